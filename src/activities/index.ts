@@ -1,0 +1,17 @@
+/**
+ * All of Paso's I/O that workflows ask for, built from its dependencies so tests can hand in their own.
+ * Workflows import the `Activities` type only.
+ */
+import type { CommandDeps, RunCommandInput } from './command.js';
+import { runCommand } from './command.js';
+
+export type ActivityDeps = CommandDeps;
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    runCommand: (input: RunCommandInput) => runCommand(deps, input),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+export type { RunCommandInput } from './command.js';

@@ -1,0 +1,49 @@
+/**
+ * The HTTP gateway: `createApp({ client, config })` builds the express app. Bodies are size-limited, every
+ * input is validated with zod at the edge, and every error is problem+json.
+ */
+import express from 'express';
+import type { Client } from '@temporalio/client';
+import type { PasoConfig } from '../config.js';
+import { authenticate } from './auth.js';
+import { openApiDocument } from './openapi.js';
+import { Paso } from './paso.js';
+import { HttpProblem, notFoundHandler, problemHandler } from './problem.js';
+import { executionsRouter } from './routes/executions.js';
+import { pipelinesRouter, YAML_TYPES } from './routes/pipelines.js';
+
+/** The largest request body accepted; larger ones get 413 before they are read whole. */
+export const BODY_LIMIT = '1mb';
+
+export interface AppDeps {
+  client: Client;
+  config: Pick<PasoConfig, 'users' | 'taskQueue' | 'dataDir'>;
+}
+
+export function createApp({ client, config }: AppDeps): express.Express {
+  const paso = new Paso(client, config.taskQueue);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(express.json({ limit: BODY_LIMIT, strict: false }));
+  app.use(express.text({ limit: BODY_LIMIT, type: YAML_TYPES }));
+
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await client.connection.withDeadline(Date.now() + 2_000, () => client.workflowService.getSystemInfo({}));
+    } catch {
+      throw new HttpProblem(503, 'Temporal is unreachable');
+    }
+    res.json({ status: 'ok' });
+  });
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument());
+  });
+
+  app.use(authenticate(config.users));
+  app.use('/pipelines', pipelinesRouter(paso));
+  app.use('/executions', executionsRouter(paso, config.dataDir));
+  app.use(notFoundHandler);
+  app.use(problemHandler);
+  return app;
+}

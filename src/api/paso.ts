@@ -1,0 +1,169 @@
+/**
+ * What the gateway (and, later, ChatOps) can do with pipelines and executions, in Temporal terms. Routes
+ * translate HTTP to these calls; every caller goes through the same checks.
+ */
+import { createHash } from 'node:crypto';
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
+import type { PipelineDefinition } from '../shared/definition.js';
+import type { ExecutionInput } from '../shared/execution.js';
+import { parseExecutionId } from '../shared/execution.js';
+import type { ExecutionStatus, ExecutionView } from '../shared/execution-view.js';
+import { EXECUTION_STATUSES } from '../shared/execution-view.js';
+import type { PipelineSnapshot } from '../shared/messages.js';
+import {
+  allocateExecutionUpdate,
+  deletePipelineUpdate,
+  executionQuery,
+  pipelineQuery,
+  putDefinitionUpdate,
+} from '../shared/messages.js';
+import { coordinatorWorkflowId, executionWorkflowId, PasoPipeline, PasoStage, PasoStatus } from '../shared/temporal.js';
+import { stableJson } from '../workflows/json.js';
+import type { coordinator } from '../workflows/coordinator.js';
+import type { execution } from '../workflows/execution.js';
+import { HttpProblem } from './problem.js';
+import type { ExecutionSummary, TriggerBody } from './schemas.js';
+
+export interface PutPipelineResult {
+  name: string;
+  version: number;
+  created: boolean;
+}
+
+export interface TriggerResult {
+  executionId: string;
+  status: ExecutionStatus;
+  created: boolean;
+}
+
+export class Paso {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+  ) {}
+
+  async putPipeline(definition: PipelineDefinition, by: string): Promise<PutPipelineResult> {
+    const input = { definition, by };
+    const start = new WithStartWorkflowOperation<typeof coordinator>('coordinator', {
+      workflowId: coordinatorWorkflowId(definition.name),
+      taskQueue: this.taskQueue,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      args: [input],
+      typedSearchAttributes: [{ key: PasoPipeline, value: definition.name }],
+      staticSummary: `Coordinator of pipeline ${definition.name}`,
+    });
+    const result = await this.client.workflow.executeUpdateWithStart(putDefinitionUpdate, {
+      args: [input],
+      startWorkflowOperation: start,
+    });
+    return { name: definition.name, version: result.version, created: result.created };
+  }
+
+  async getPipeline(name: string): Promise<PipelineSnapshot> {
+    const snapshot = await this.client.workflow.getHandle(coordinatorWorkflowId(name)).query(pipelineQuery);
+    if (snapshot.deleted) throw new HttpProblem(404, `pipeline "${name}" was deleted`);
+    return snapshot;
+  }
+
+  async deletePipeline(name: string, by: string): Promise<void> {
+    await this.client.workflow.getHandle(coordinatorWorkflowId(name)).executeUpdate(deletePipelineUpdate, {
+      args: [{ by }],
+    });
+  }
+
+  async listPipelines(): Promise<PipelineSnapshot[]> {
+    const names: string[] = [];
+    const query = `WorkflowType = 'coordinator' AND ExecutionStatus = 'Running' AND PasoStatus = 'Active'`;
+    for await (const wf of this.client.workflow.list({ query })) {
+      const name = wf.typedSearchAttributes.get(PasoPipeline);
+      if (name) names.push(name);
+    }
+    const snapshots = await Promise.all(
+      names.map((name) => this.getPipeline(name).catch((err: unknown) => (isGone(err) ? null : Promise.reject(err)))),
+    );
+    return snapshots.filter((s): s is PipelineSnapshot => s !== null).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Starts an execution, or finds the one this idempotency key already started. */
+  async trigger(pipeline: string, body: TriggerBody, by: string): Promise<TriggerResult> {
+    const request = { variables: body.variables ?? {}, sourceRevisions: body.sourceRevisions ?? {} };
+    const allocated = await this.client.workflow
+      .getHandle(coordinatorWorkflowId(pipeline))
+      .executeUpdate(allocateExecutionUpdate, {
+        args: [{ by, idempotencyKey: body.idempotencyKey, requestDigest: digest(request) }],
+      });
+    const input: ExecutionInput = {
+      executionId: allocated.executionId,
+      pipeline,
+      pipelineVersion: allocated.pipelineVersion,
+      definition: allocated.definition,
+      variables: { ...allocated.definition.variables, ...request.variables },
+      sourceRevisions: request.sourceRevisions,
+      trigger: { type: 'manual', by, at: new Date().toISOString() },
+    };
+    // Starting is idempotent too: a retry after a crash between allocation and start finds the workflow.
+    const handle = await this.client.workflow.start<typeof execution>('execution', {
+      workflowId: executionWorkflowId(input.executionId),
+      taskQueue: this.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [
+        { key: PasoPipeline, value: pipeline },
+        { key: PasoStatus, value: 'InProgress' },
+      ],
+      staticSummary: `Execution ${input.executionId} of pipeline ${pipeline} (v${input.pipelineVersion})`,
+    });
+    if (allocated.created) return { executionId: input.executionId, status: 'InProgress', created: true };
+    const status = (await handle.describe()).typedSearchAttributes.get(PasoStatus);
+    return { executionId: input.executionId, status: asStatus(status), created: false };
+  }
+
+  async getExecution(executionId: string): Promise<ExecutionView> {
+    if (!parseExecutionId(executionId)) throw new HttpProblem(404, `no execution "${executionId}"`);
+    return this.client.workflow.getHandle(executionWorkflowId(executionId)).query(executionQuery);
+  }
+
+  /** Newest first. Answered from Temporal's visibility store, so it may lag a running execution by a moment. */
+  async listExecutions(pipeline: string, options: { status?: ExecutionStatus; limit: number }) {
+    await this.getPipeline(pipeline);
+    let query = `WorkflowType = 'execution' AND PasoPipeline = '${pipeline}'`;
+    if (options.status) query += ` AND PasoStatus = '${options.status}'`;
+    const found: ExecutionSummary[] = [];
+    for await (const wf of this.client.workflow.list({ query })) found.push(summarize(wf));
+    // Execution numbers grow with time, so they order executions by when they were triggered.
+    found.sort((a, b) => (parseExecutionId(b.executionId)?.n ?? 0) - (parseExecutionId(a.executionId)?.n ?? 0));
+    return found.slice(0, options.limit);
+  }
+}
+
+function summarize(wf: WorkflowExecutionInfo): ExecutionSummary {
+  return {
+    executionId: wf.workflowId,
+    pipeline: wf.typedSearchAttributes.get(PasoPipeline) ?? '',
+    status: asStatus(wf.typedSearchAttributes.get(PasoStatus), wf.status.name),
+    stage: wf.typedSearchAttributes.get(PasoStage) ?? null,
+    startedAt: wf.startTime.toISOString(),
+    endedAt: wf.closeTime?.toISOString() ?? null,
+  };
+}
+
+/**
+ * The execution status Paso recorded; when a workflow was ended from outside Paso (terminated, timed out)
+ * its last recorded status is stale, so Temporal's own status decides.
+ */
+function asStatus(recorded: string | undefined, temporalStatus = 'RUNNING'): ExecutionStatus {
+  if (temporalStatus === 'TERMINATED' || temporalStatus === 'CANCELLED' || temporalStatus === 'TIMED_OUT') {
+    return 'Cancelled';
+  }
+  return (EXECUTION_STATUSES as readonly string[]).includes(recorded ?? '') ? (recorded as ExecutionStatus) : 'InProgress';
+}
+
+function isGone(err: unknown): boolean {
+  return err instanceof WorkflowNotFoundError || (err instanceof HttpProblem && err.status === 404);
+}
+
+function digest(value: unknown): string {
+  return createHash('sha256').update(stableJson(value)).digest('hex');
+}

@@ -1,0 +1,106 @@
+/**
+ * Errors as `application/problem+json` (RFC 9457), and the one mapping from every error Paso meets
+ * (validation, Temporal, body parsing) to an HTTP status. Bad input never becomes a 500.
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { z } from 'zod';
+import {
+  isGrpcServiceError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  QueryNotRegisteredError,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorTypes } from '../shared/messages.js';
+import type { FieldError } from '../shared/validation.js';
+import { toFieldErrors } from '../shared/validation.js';
+
+const TITLES: Record<number, string> = {
+  400: 'Invalid request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not found',
+  409: 'Conflict',
+  413: 'Payload too large',
+  415: 'Unsupported media type',
+  422: 'Refused',
+  500: 'Internal error',
+  503: 'Service unavailable',
+};
+
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    detail: string,
+    readonly errors?: FieldError[],
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(detail);
+  }
+
+  static invalid(error: z.ZodError, prefix: PropertyKey[] = []): HttpProblem {
+    return new HttpProblem(400, 'the request is not valid', toFieldErrors(error, prefix));
+  }
+}
+
+/** Business failures raised by workflows, by their type. */
+const STATUS_OF_FAILURE: Record<string, number> = {
+  [ErrorTypes.IdempotencyConflict]: 409,
+  [ErrorTypes.PipelineDeleted]: 404,
+  [ErrorTypes.InvalidRequest]: 400,
+};
+
+const GRPC_UNAVAILABLE = 14;
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_NOT_FOUND = 5;
+
+/** Turns any error into the problem users see. Unknown errors are 500s: they are bugs, and are logged. */
+export function toProblem(err: unknown): HttpProblem {
+  if (err instanceof HttpProblem) return err;
+  if (err instanceof WorkflowNotFoundError) return new HttpProblem(404, 'not found');
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+    const status = err.cause.type ? STATUS_OF_FAILURE[err.cause.type] : undefined;
+    if (status) return new HttpProblem(status, err.cause.message);
+  }
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+    return new HttpProblem(503, 'Temporal did not answer in time; is a worker running?');
+  }
+  if (err instanceof QueryNotRegisteredError) return new HttpProblem(404, 'not found');
+  if (isGrpcServiceError(err) || isGrpcServiceError((err as { cause?: unknown })?.cause)) {
+    const code = isGrpcServiceError(err) ? err.code : (err as { cause: { code: number } }).cause.code;
+    if (code === GRPC_NOT_FOUND) return new HttpProblem(404, 'not found');
+    if (code === GRPC_UNAVAILABLE) return new HttpProblem(503, 'Temporal is unreachable');
+    if (code === GRPC_DEADLINE_EXCEEDED) return new HttpProblem(503, 'Temporal did not answer in time; is a worker running?');
+  }
+  if (isBodyParserError(err)) {
+    if (err.type === 'entity.too.large') return new HttpProblem(413, 'the request body is too large');
+    if (err.type === 'entity.parse.failed') return new HttpProblem(400, `the request body is not valid JSON: ${err.message}`);
+    if (err.type === 'charset.unsupported' || err.type === 'encoding.unsupported') return new HttpProblem(415, err.message);
+    return new HttpProblem(400, err.message);
+  }
+  return new HttpProblem(500, 'internal error');
+}
+
+function isBodyParserError(err: unknown): err is Error & { type: string; status: number } {
+  return err instanceof Error && typeof (err as { type?: unknown }).type === 'string' && 'status' in err;
+}
+
+export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  const problem = toProblem(err);
+  if (problem.status >= 500 && problem.status !== 503) console.error(`${req.method} ${req.originalUrl}:`, err);
+  res
+    .status(problem.status)
+    .type('application/problem+json')
+    .json({
+      type: problem.status === 400 && problem.errors ? 'https://paso.dev/problems/validation' : 'about:blank',
+      title: TITLES[problem.status] ?? 'Error',
+      status: problem.status,
+      detail: problem.message,
+      ...(problem.errors ? { errors: problem.errors } : {}),
+      ...problem.extra,
+    });
+};
+
+export const notFoundHandler: RequestHandler = (req, _res, next) =>
+  next(new HttpProblem(404, `no route ${req.method} ${req.path}`));

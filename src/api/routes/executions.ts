@@ -1,0 +1,39 @@
+/** `/executions/:id`: reading an execution and its actions' logs. */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Router } from 'express';
+import { actionLogPath } from '../../data-dir.js';
+import { requireRole } from '../auth.js';
+import type { Paso } from '../paso.js';
+import { HttpProblem } from '../problem.js';
+import { executionParams, logParams } from '../schemas.js';
+import { parse } from '../validate.js';
+
+export function executionsRouter(paso: Paso, dataDir: string): Router {
+  const router = Router();
+
+  router.get('/:id', requireRole('viewer'), async (req, res) => {
+    const { id } = parse(executionParams, req.params, 'params');
+    res.json(await paso.getExecution(id));
+  });
+
+  router.get('/:id/logs/:stage/:action', requireRole('viewer'), async (req, res) => {
+    const { id, stage, action } = parse(logParams, req.params, 'params');
+    const view = await paso.getExecution(id);
+    const s = view.stages.find((x) => x.name === stage);
+    if (!s) throw new HttpProblem(404, `execution ${id} has no stage "${stage}"`);
+    if (!s.actions.some((a) => a.name === action)) {
+      throw new HttpProblem(404, `stage "${stage}" has no action "${action}"`);
+    }
+    const file = actionLogPath(dataDir, id, stage, action);
+    const size = await stat(file).then(
+      (st) => st.size,
+      () => 0, // nothing written yet: the action has not started, or writes no output
+    );
+    res.type('text/plain; charset=utf-8').set('Content-Length', String(size));
+    if (size === 0) return res.end();
+    createReadStream(file, { start: 0, end: size - 1 }).pipe(res);
+  });
+
+  return router;
+}

@@ -1,0 +1,69 @@
+/**
+ * The gateway's request and response schemas. Requests are validated with them and the OpenAPI document
+ * is generated from them, so the two cannot drift apart.
+ */
+import { z } from 'zod';
+import 'zod-openapi';
+import { pipelineNameSchema, variablesSchema } from '../shared/definition.js';
+import { EXECUTION_STATUSES } from '../shared/execution-view.js';
+export { executionViewSchema } from '../shared/execution-view.js';
+
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Problem' });
+
+export const pipelineParams = z.object({ name: pipelineNameSchema });
+export const executionParams = z.object({ id: z.string().min(1).max(100) });
+export const logParams = executionParams.extend({ stage: z.string().min(1), action: z.string().min(1) });
+
+export const putPipelineResult = z.object({ name: z.string(), version: z.number().int() }).meta({ id: 'PutPipelineResult' });
+
+export const pipelineSummary = z
+  .object({
+    name: z.string(),
+    version: z.number().int(),
+    executionMode: z.enum(['SUPERSEDED', 'QUEUED', 'PARALLEL']),
+    updatedAt: z.string(),
+    updatedBy: z.string(),
+  })
+  .meta({ id: 'PipelineSummary' });
+
+export const triggerBody = z
+  .object({
+    variables: variablesSchema.optional(),
+    sourceRevisions: z.record(z.string().min(1).max(200), z.string().max(1000)).optional(),
+    idempotencyKey: z.string().min(1).max(200).optional(),
+  })
+  .strict()
+  .meta({ id: 'TriggerRequest' });
+export type TriggerBody = z.infer<typeof triggerBody>;
+
+export const triggerResult = z
+  .object({ executionId: z.string(), status: z.enum(EXECUTION_STATUSES) })
+  .meta({ id: 'TriggerResult' });
+
+export const listExecutionsQuery = z
+  .object({
+    status: z.enum(EXECUTION_STATUSES).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(50),
+  })
+  .strict();
+
+export const executionSummary = z
+  .object({
+    executionId: z.string(),
+    pipeline: z.string(),
+    status: z.enum(EXECUTION_STATUSES),
+    stage: z.string().nullable(),
+    startedAt: z.string(),
+    endedAt: z.string().nullable(),
+  })
+  .meta({ id: 'ExecutionSummary' });
+export type ExecutionSummary = z.infer<typeof executionSummary>;
+

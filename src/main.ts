@@ -1,0 +1,56 @@
+/**
+ * `npm start`: the embedded default. Starts a Temporal dev server (unless TEMPORAL_ADDRESS is set), then a
+ * worker and the gateway in this process, and registers the example pipelines. Ctrl-C stops it all.
+ */
+import path from 'node:path';
+import { loadConfig } from './config.js';
+import { temporalDbPath } from './data-dir.js';
+import { createClient, fail, registerExamples, startGatewayRole, startWorkerRole, stopOnSignal } from './roles.js';
+import type { Running } from './roles.js';
+import { projectRoot, resolveTemporalCli } from './temporal/cli.js';
+import type { DevServer } from './temporal/dev-server.js';
+import { startDevServer } from './temporal/dev-server.js';
+
+const stack: (() => Promise<void>)[] = [];
+const stopAll = async () => {
+  for (const stop of stack.reverse()) await stop().catch((err: unknown) => console.error(err));
+};
+stopOnSignal(stopAll);
+
+try {
+  const config = loadConfig();
+  let address = config.temporalAddress;
+  let server: DevServer | undefined;
+  if (!address) {
+    const cli = await resolveTemporalCli();
+    server = await startDevServer({
+      cli,
+      dbFile: temporalDbPath(config.dataDir),
+      logFile: path.join(config.dataDir, 'temporal.log'),
+      port: config.temporalPort,
+      uiPort: config.temporalUiPort,
+      namespace: config.namespace,
+    });
+    stack.push(() => server!.stop());
+    address = server.address;
+  }
+
+  const worker: Running = await startWorkerRole(config, address);
+  stack.push(() => worker.stop());
+  const client = createClient(config, address);
+  stack.push(() => client.connection.close());
+  const gateway = await startGatewayRole(config, client);
+  stack.push(() => gateway.stop());
+
+  const examples = await registerExamples(client, config, path.join(projectRoot(), 'examples'));
+  console.log(`pipelines registered: ${examples.join(', ') || 'none'}`);
+  if (server) console.log(`Temporal UI: ${server.uiUrl}  (frontend ${server.address})`);
+  if (config.devUsers) {
+    console.log('development users (no config file):');
+    for (const u of config.devUsers) console.log(`  ${u.name.padEnd(6)} ${u.roles.join(',').padEnd(9)} token ${u.token}`);
+  }
+  console.log(`Paso is ready: http://${config.host}:${config.port}`);
+} catch (err) {
+  await stopAll();
+  fail(err);
+}

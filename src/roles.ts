@@ -1,0 +1,123 @@
+/**
+ * The two roles a Paso process can play, worker and gateway, each started from the config and stopped
+ * cleanly. `main.ts` runs both next to an embedded dev server; `worker.ts` and `gateway.ts` run one each.
+ */
+import type { Server } from 'node:http';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import YAML from 'yaml';
+import { createApp } from './api/app.js';
+import { Paso } from './api/paso.js';
+import type { PasoConfig } from './config.js';
+import { ConfigError } from './config.js';
+import { pipelineDefinitionSchema } from './shared/definition.js';
+import { toFieldErrors } from './shared/validation.js';
+import { registerSearchAttributes } from './temporal/search-attributes.js';
+import { createPasoWorker } from './temporal/worker.js';
+
+export interface Running {
+  stop(): Promise<void>;
+}
+
+export async function startWorkerRole(config: PasoConfig, address: string): Promise<Running> {
+  await ensureSearchAttributes(config, address);
+  const connection = await NativeConnection.connect({ address });
+  const worker = await createPasoWorker({
+    connection,
+    namespace: config.namespace,
+    taskQueue: config.taskQueue,
+    dataDir: config.dataDir,
+  });
+  const running = worker.run();
+  console.log(`worker: polling task queue "${config.taskQueue}" on ${address}`);
+  return {
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+/** Workflows write Paso's search attributes from their first task, so they must exist before a worker polls. */
+async function ensureSearchAttributes(config: PasoConfig, address: string): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    const added = await registerSearchAttributes(connection, config.namespace);
+    if (added.length > 0) console.log(`registered search attributes: ${added.join(', ')}`);
+  } finally {
+    await connection.close();
+  }
+}
+
+/** One Temporal client for the whole process. Lazy, so the gateway starts (and answers 503) while Temporal is down. */
+export function createClient(config: PasoConfig, address: string): Client {
+  return new Client({ connection: Connection.lazy({ address }), namespace: config.namespace });
+}
+
+export async function startGatewayRole(config: PasoConfig, client: Client): Promise<Running> {
+  if (config.devUsers && config.temporalAddress) {
+    throw new ConfigError(
+      'TEMPORAL_ADDRESS is set but no config file is: the built-in development users serve only the embedded ' +
+        'default. Set PASO_CONFIG to a file with your users and tokens.',
+    );
+  }
+  const app = createApp({ client, config });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s)).once('error', reject);
+  });
+  const where = server.address();
+  const port = where && typeof where === 'object' ? where.port : config.port;
+  console.log(`gateway: listening on http://${config.host}:${port}`);
+  return {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Registers every definition in `dir` (YAML or JSON); unchanged ones keep their version. */
+export async function registerExamples(client: Client, config: PasoConfig, dir: string): Promise<string[]> {
+  const paso = new Paso(client, config.taskQueue);
+  const files = (await readdir(dir).catch(() => [])).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();
+  const registered: string[] = [];
+  for (const file of files) {
+    const parsed = pipelineDefinitionSchema.safeParse(YAML.parse(await readFile(path.join(dir, file), 'utf8')));
+    if (!parsed.success) {
+      const problems = toFieldErrors(parsed.error).map((e) => `${e.path}: ${e.message}`);
+      throw new ConfigError(`example ${file} is invalid: ${problems.join('; ')}`);
+    }
+    const result = await paso.putPipeline(parsed.data, 'paso');
+    registered.push(`${result.name} v${result.version}`);
+  }
+  return registered;
+}
+
+/** Runs `stop` once on SIGINT or SIGTERM, then exits; a second signal exits at once. */
+export function stopOnSignal(stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    console.log(`${signal}: stopping`);
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+/** Entry points end here on a start-up error: one clear line, non-zero exit. */
+export function fail(err: unknown): never {
+  console.error(err instanceof ConfigError ? `paso: ${err.message}` : err);
+  process.exit(1);
+}

@@ -1,0 +1,154 @@
+/**
+ * The pipeline definition format (CONTRACT.md section 2). This is the one place it is described: request
+ * validation, the OpenAPI document and the TypeScript types all come from these schemas.
+ */
+import { z } from 'zod';
+
+export const PIPELINE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const STEP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+/** Environment variable names: what a POSIX shell accepts. */
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const DAY = 86_400;
+const MAX_SECONDS = 365 * DAY;
+
+export const pipelineNameSchema = z
+  .string()
+  .regex(PIPELINE_NAME, 'lowercase letters, digits and hyphens, starting with a letter or digit, at most 63');
+const stepName = z
+  .string()
+  .regex(STEP_NAME, 'letters, digits, "_", "." and "-", starting with a letter or digit, at most 100');
+const seconds = z.number().int().positive().max(MAX_SECONDS);
+
+export const variablesSchema = z
+  .record(z.string().regex(VARIABLE_NAME, 'a shell variable name'), z.string().max(32_768))
+  .refine((v) => Object.keys(v).length <= 200, 'at most 200 variables');
+
+const principalsSchema = z
+  .object({
+    users: z.array(z.string().min(1)).default([]),
+    groups: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+const actionBase = {
+  name: stepName,
+  runOrder: z.number().int().min(1).max(999).default(1),
+};
+
+export const commandActionSchema = z
+  .object({
+    ...actionBase,
+    type: z.literal('command'),
+    run: z.string().min(1).max(65_536),
+    timeoutSeconds: seconds.default(3600),
+    rollback: z.string().min(1).max(65_536).optional(),
+    onError: z.enum(['fail', 'trap', 'ignore']).default('fail'),
+    trapTimeoutSeconds: seconds.default(DAY),
+  })
+  .strict();
+
+export const approvalActionSchema = z
+  .object({
+    ...actionBase,
+    type: z.literal('approval'),
+    approvers: principalsSchema,
+    required: z.number().int().min(1).max(50).default(1),
+    allowSelfApproval: z.boolean().default(false),
+    timeoutSeconds: seconds.default(7 * DAY),
+    message: z.string().max(4096).optional(),
+    url: z.url().optional(),
+  })
+  .strict();
+
+export const pauseActionSchema = z
+  .object({
+    ...actionBase,
+    type: z.literal('pause'),
+    timeoutSeconds: seconds.default(DAY),
+    allowed: principalsSchema.optional(),
+    message: z.string().max(4096).optional(),
+  })
+  .strict();
+
+export const waitActionSchema = z
+  .object({
+    ...actionBase,
+    type: z.literal('wait'),
+    seconds: seconds,
+  })
+  .strict();
+
+export const actionSchema = z.discriminatedUnion('type', [
+  commandActionSchema,
+  approvalActionSchema,
+  pauseActionSchema,
+  waitActionSchema,
+]);
+
+const uniqueNames = (items: { name: string }[], ctx: z.RefinementCtx, what: string) => {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    if (seen.has(item.name)) {
+      ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate ${what} name "${item.name}"` });
+    }
+    seen.add(item.name);
+  });
+};
+
+export const stageSchema = z
+  .object({
+    name: stepName,
+    actions: z
+      .array(actionSchema)
+      .min(1)
+      .max(100)
+      .superRefine((a, ctx) => uniqueNames(a, ctx, 'action')),
+  })
+  .strict();
+
+/** CHECK runs before the execution exists, so only commands make sense there (Clarive). */
+const checkActionSchema = z.discriminatedUnion('type', [commandActionSchema], {
+  error: (issue) =>
+    issue.code === 'invalid_union' ? 'only "command" actions are allowed in check (it runs before the execution exists)' : undefined,
+});
+
+export const triggerSchema = z
+  .object({
+    type: z.literal('schedule'),
+    cron: z.string().min(9).max(200),
+  })
+  .strict();
+
+export const pipelineDefinitionSchema = z
+  .object({
+    name: pipelineNameSchema,
+    description: z.string().max(4096).optional(),
+    executionMode: z.enum(['SUPERSEDED', 'QUEUED', 'PARALLEL']).default('SUPERSEDED'),
+    variables: variablesSchema.default({}),
+    rollbackOnFailure: z.boolean().default(false),
+    check: z
+      .array(checkActionSchema)
+      .max(50)
+      .default([])
+      .superRefine((a, ctx) => uniqueNames(a, ctx, 'check')),
+    stages: z
+      .array(stageSchema)
+      .min(1)
+      .max(50)
+      .superRefine((s, ctx) => uniqueNames(s, ctx, 'stage')),
+    triggers: z.array(triggerSchema).max(10).default([]),
+  })
+  .strict()
+  .meta({ id: 'PipelineDefinition' });
+
+/** A definition as the user wrote it (defaults not yet applied). */
+export type PipelineDefinitionInput = z.input<typeof pipelineDefinitionSchema>;
+/** A validated definition, with every default filled in. This is what workflows receive. */
+export type PipelineDefinition = z.output<typeof pipelineDefinitionSchema>;
+export type Stage = PipelineDefinition['stages'][number];
+export type Action = Stage['actions'][number];
+export type CommandAction = z.output<typeof commandActionSchema>;
+export type ActionType = Action['type'];
+export type ExecutionMode = PipelineDefinition['executionMode'];
+export type Variables = Record<string, string>;

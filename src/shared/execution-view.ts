@@ -1,0 +1,80 @@
+/**
+ * The execution as users see it (CONTRACT.md section 3), described once as a schema: the workflow builds
+ * values of these types (importing the types only, so no zod enters workflow code) and the OpenAPI document
+ * is generated from the schema.
+ */
+import { z } from 'zod';
+
+export const EXECUTION_STATUSES = [
+  'InProgress',
+  'Stopping',
+  'Stopped',
+  'Succeeded',
+  'Failed',
+  'Superseded',
+  'Cancelled',
+] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+
+export const STAGE_STATUSES = ['InProgress', 'Stopping', 'Stopped', 'Succeeded', 'Failed', 'Skipped'] as const;
+export const ACTION_STATUSES = ['InProgress', 'Succeeded', 'Failed', 'Abandoned', 'Skipped'] as const;
+
+const approvalRecordSchema = z.object({
+  by: z.string(),
+  decision: z.enum(['approve', 'reject']),
+  comment: z.string(),
+  at: z.string(),
+});
+
+const triggerInfoSchema = z.object({ type: z.enum(['manual', 'schedule']), by: z.string(), at: z.string() });
+
+const actionViewSchema = z.object({
+  name: z.string(),
+  type: z.enum(['command', 'approval', 'pause', 'wait']),
+  runOrder: z.number().int(),
+  status: z.enum(ACTION_STATUSES).nullable(),
+  attempt: z.number().int(),
+  startedAt: z.string().nullable(),
+  endedAt: z.string().nullable(),
+  waitingFor: z.enum(['approval', 'resume', 'trap']).nullable(),
+  error: z.string().nullable(),
+  exitCode: z.number().int().nullable(),
+  outputTail: z.string().nullable(),
+  approvals: z.array(approvalRecordSchema),
+});
+
+export const executionViewSchema = z
+  .object({
+    executionId: z.string(),
+    pipeline: z.string(),
+    pipelineVersion: z.number().int(),
+    executionMode: z.enum(['SUPERSEDED', 'QUEUED', 'PARALLEL']),
+    status: z.enum(EXECUTION_STATUSES),
+    trigger: triggerInfoSchema,
+    variables: z.record(z.string(), z.string()),
+    sourceRevisions: z.record(z.string(), z.string()),
+    waiting: z.object({ stage: z.string(), for: z.enum(['STAGE_LOCK', 'TRANSITION']) }).nullable(),
+    stages: z.array(
+      z.object({
+        name: z.string(),
+        status: z.enum(STAGE_STATUSES).nullable(),
+        startedAt: z.string().nullable(),
+        endedAt: z.string().nullable(),
+        actions: z.array(actionViewSchema),
+      }),
+    ),
+    rollback: z.null(),
+    error: z.string().nullable(),
+    startedAt: z.string(),
+    endedAt: z.string().nullable(),
+  })
+  .meta({ id: 'Execution' });
+
+export type ExecutionView = z.infer<typeof executionViewSchema>;
+export type StageView = ExecutionView['stages'][number];
+export type ActionView = StageView['actions'][number];
+export type StageStatus = (typeof STAGE_STATUSES)[number];
+export type ActionStatus = (typeof ACTION_STATUSES)[number];
+export type WaitingFor = NonNullable<ActionView['waitingFor']>;
+export type Trigger = z.infer<typeof triggerInfoSchema>;
+export type ApprovalRecord = z.infer<typeof approvalRecordSchema>;

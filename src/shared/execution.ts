@@ -1,0 +1,31 @@
+/**
+ * Execution statuses, ids and the input that starts an execution. The view users read is in
+ * `execution-view.ts`.
+ */
+import type { PipelineDefinition, Variables } from './definition.js';
+import type { Trigger } from './execution-view.js';
+
+/** The one input of the execution workflow: everything it needs, so it never reads a definition twice. */
+export interface ExecutionInput {
+  executionId: string;
+  pipeline: string;
+  pipelineVersion: number;
+  definition: PipelineDefinition;
+  /** Pipeline variables overlaid with the trigger's. */
+  variables: Variables;
+  sourceRevisions: Record<string, string>;
+  trigger: Trigger;
+}
+
+/**
+ * Execution ids are `<pipeline>-<n>`. Pipeline names may contain hyphens but `n` is digits only, so the split
+ * at the last hyphen is unambiguous and two pipelines can never produce the same id.
+ */
+export function executionIdOf(pipeline: string, n: number): string {
+  return `${pipeline}-${n}`;
+}
+
+export function parseExecutionId(id: string): { pipeline: string; n: number } | null {
+  const m = /^([a-z0-9][a-z0-9-]{0,62})-([1-9][0-9]{0,15})$/.exec(id);
+  return m ? { pipeline: m[1]!, n: Number(m[2]) } : null;
+}

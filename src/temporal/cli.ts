@@ -1,0 +1,99 @@
+/**
+ * Finds the `temporal` CLI, or builds it once. Order: `$TEMPORAL_CLI`, `temporal` on PATH, the project's
+ * own build in `.tools/bin`, else `go install` of the pinned tag into `.tools/bin` (DESIGN.md explains the
+ * tag). The SDK's own download of the CLI cannot work on machines without internet access.
+ */
+import { execa } from 'execa';
+import { accessSync, constants, existsSync, mkdirSync, rmSync, renameSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const TEMPORAL_CLI_VERSION = '1.5.1';
+const CLI_PACKAGE = 'github.com/temporalio/cli/cmd/temporal';
+const VERSION_LDFLAG = `-X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION}`;
+
+/** The project's root: three levels above this file both as `src/temporal/cli.ts` and `dist/src/temporal/cli.js`. */
+export function projectRoot(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const up = path.resolve(here, '..', '..');
+  return path.basename(up) === 'dist' ? path.dirname(up) : up;
+}
+
+export class TemporalCliError extends Error {
+  override name = 'TemporalCliError';
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function onPath(command: string, env: NodeJS.ProcessEnv): string | undefined {
+  return (env.PATH ?? '')
+    .split(path.delimiter)
+    .filter(Boolean)
+    .map((dir) => path.join(dir, command))
+    .find(isExecutable);
+}
+
+export interface ResolveOptions {
+  env?: NodeJS.ProcessEnv;
+  root?: string;
+  log?: (line: string) => void;
+}
+
+export async function resolveTemporalCli(options: ResolveOptions = {}): Promise<string> {
+  const env = options.env ?? process.env;
+  const root = options.root ?? projectRoot();
+  const log = options.log ?? ((line: string) => console.error(line));
+
+  if (env.TEMPORAL_CLI) {
+    if (!isExecutable(env.TEMPORAL_CLI)) {
+      throw new TemporalCliError(`TEMPORAL_CLI=${env.TEMPORAL_CLI} is not an executable file`);
+    }
+    return env.TEMPORAL_CLI;
+  }
+  const fromPath = onPath('temporal', env);
+  if (fromPath) return fromPath;
+
+  const binDir = path.join(root, '.tools', 'bin');
+  const own = path.join(binDir, 'temporal');
+  if (isExecutable(own)) return own;
+
+  const go = onPath('go', env) ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  if (!go) {
+    throw new TemporalCliError(
+      'The Temporal CLI was not found and Go is not installed to build it. Either install Go (https://go.dev/dl/) ' +
+        `and run again, or install the CLI v${TEMPORAL_CLI_VERSION} (https://docs.temporal.io/cli#install) and put ` +
+        '`temporal` on PATH or set TEMPORAL_CLI to its path.',
+    );
+  }
+  await buildCli(go, binDir, env, log);
+  return own;
+}
+
+/** Builds into a private folder and renames into place, so a concurrent or interrupted build never leaves half a binary. */
+async function buildCli(go: string, binDir: string, env: NodeJS.ProcessEnv, log: (line: string) => void) {
+  const staging = path.join(binDir, `.build-${process.pid}`);
+  mkdirSync(staging, { recursive: true });
+  log(`Building the Temporal CLI v${TEMPORAL_CLI_VERSION} with ${go} (first time only, a few minutes)...`);
+  const started = Date.now();
+  try {
+    await execa(go, ['install', '-ldflags', VERSION_LDFLAG, `${CLI_PACKAGE}@v${TEMPORAL_CLI_VERSION}`], {
+      env: { ...env, GOBIN: staging, GOFLAGS: env.GOFLAGS ?? '-buildvcs=false' },
+      stdout: 'ignore',
+      stderr: ['pipe', 'inherit'],
+    });
+    const target = path.join(binDir, 'temporal');
+    if (!existsSync(target)) renameSync(path.join(staging, 'temporal'), target);
+  } catch (err) {
+    throw new TemporalCliError(`building the Temporal CLI failed: ${(err as Error).message}`);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  log(`Temporal CLI built in ${Math.round((Date.now() - started) / 1000)}s: ${path.join(binDir, 'temporal')}`);
+}

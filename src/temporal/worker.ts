@@ -1,0 +1,37 @@
+/**
+ * Builds the Paso worker: both workflows and every activity on one task queue. In production it loads the
+ * workflow bundle made by `npm run build`; from source (tests of workflow code) it bundles on the fly.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import { projectRoot } from './cli.js';
+
+export interface PasoWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  dataDir: string;
+  /** Override where the workflow bundle comes from (tests bundle once and share it). */
+  workflowBundlePath?: string;
+}
+
+export const WORKFLOW_BUNDLE = path.join(projectRoot(), 'dist', 'workflow-bundle.js');
+
+export async function createPasoWorker(options: PasoWorkerOptions): Promise<Worker> {
+  const bundlePath = options.workflowBundlePath ?? WORKFLOW_BUNDLE;
+  const workflows = existsSync(bundlePath)
+    ? { workflowBundle: { codePath: bundlePath } }
+    : { workflowsPath: path.join(projectRoot(), 'src', 'workflows', 'index.ts') };
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    ...workflows,
+    activities: createActivities({ dataDir: options.dataDir, killGraceMs: 2_000, heartbeatMs: 2_000 }),
+    // On shutdown, running commands get this long before they are cancelled (and their process groups
+    // killed); Temporal then runs them again on another worker.
+    shutdownGraceTime: '5s',
+  });
+}

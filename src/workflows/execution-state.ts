@@ -1,0 +1,145 @@
+/**
+ * The execution as it progresses, kept in the shape users read (CONTRACT.md section 3). A plain class with
+ * no Temporal in it: the execution workflow reports what happens, this class keeps the view consistent.
+ */
+import type { Stage } from '../shared/definition.js';
+import { cloneJson } from './json.js';
+import type { ExecutionInput } from '../shared/execution.js';
+import type {
+  ActionStatus,
+  ActionView,
+  ExecutionStatus,
+  ExecutionView,
+  StageStatus,
+  StageView,
+} from '../shared/execution-view.js';
+
+/** What a command leaves behind, whether it succeeded or not. */
+export interface CommandOutcome {
+  exitCode: number | null;
+  startedAt: string;
+  endedAt: string;
+  outputTail: string;
+}
+
+const FINAL_EXECUTION: readonly ExecutionStatus[] = ['Stopped', 'Succeeded', 'Failed', 'Superseded', 'Cancelled'];
+
+export class ExecutionState {
+  private readonly v: ExecutionView;
+
+  constructor(input: ExecutionInput, at: string) {
+    this.v = {
+      executionId: input.executionId,
+      pipeline: input.pipeline,
+      pipelineVersion: input.pipelineVersion,
+      executionMode: input.definition.executionMode,
+      status: 'InProgress',
+      trigger: input.trigger,
+      variables: input.variables,
+      sourceRevisions: input.sourceRevisions,
+      waiting: null,
+      stages: input.definition.stages.map(blankStage),
+      rollback: null,
+      error: null,
+      startedAt: at,
+      endedAt: null,
+    };
+  }
+
+  get status(): ExecutionStatus {
+    return this.v.status;
+  }
+
+  get ended(): boolean {
+    return FINAL_EXECUTION.includes(this.v.status);
+  }
+
+  /** The stage an execution is in or was last in: what `PasoStage` shows. */
+  get currentStage(): string | null {
+    return [...this.v.stages].reverse().find((s) => s.status !== null)?.name ?? null;
+  }
+
+  view(): ExecutionView {
+    return cloneJson(this.v);
+  }
+
+  stageStarted(stage: string, at: string): void {
+    Object.assign(this.stage(stage), { status: 'InProgress', startedAt: at, endedAt: null });
+  }
+
+  stageEnded(stage: string, status: StageStatus, at: string): void {
+    Object.assign(this.stage(stage), { status, endedAt: at });
+  }
+
+  actionStarted(stage: string, action: string, at: string): void {
+    const a = this.action(stage, action);
+    Object.assign(a, {
+      status: 'InProgress',
+      attempt: a.attempt + 1,
+      startedAt: at,
+      endedAt: null,
+      error: null,
+      exitCode: null,
+      outputTail: null,
+    });
+  }
+
+  actionEnded(stage: string, action: string, status: ActionStatus, at: string, error: string | null = null): void {
+    Object.assign(this.action(stage, action), { status, endedAt: at, error });
+  }
+
+  /** Records a command's own times and output, which are more exact than the workflow's clock. */
+  commandOutcome(stage: string, action: string, outcome: CommandOutcome): void {
+    Object.assign(this.action(stage, action), {
+      startedAt: outcome.startedAt,
+      endedAt: outcome.endedAt,
+      exitCode: outcome.exitCode,
+      outputTail: outcome.outputTail,
+    });
+  }
+
+  finish(status: ExecutionStatus, at: string, error: string | null = null): void {
+    Object.assign(this.v, { status, endedAt: at, error, waiting: null });
+  }
+
+  private stage(name: string): StageView {
+    const s = this.v.stages.find((x) => x.name === name);
+    if (!s) throw new Error(`unknown stage ${name}`);
+    return s;
+  }
+
+  private action(stage: string, name: string): ActionView {
+    const a = this.stage(stage).actions.find((x) => x.name === name);
+    if (!a) throw new Error(`unknown action ${stage}/${name}`);
+    return a;
+  }
+}
+
+function blankStage(stage: Stage): StageView {
+  return {
+    name: stage.name,
+    status: null,
+    startedAt: null,
+    endedAt: null,
+    actions: stage.actions.map((a) => ({
+      name: a.name,
+      type: a.type,
+      runOrder: a.runOrder,
+      status: null,
+      attempt: 0,
+      startedAt: null,
+      endedAt: null,
+      waitingFor: null,
+      error: null,
+      exitCode: null,
+      outputTail: null,
+      approvals: [],
+    })),
+  };
+}
+
+/** Groups a stage's actions by `runOrder`, ascending: each group runs in parallel, groups one after another. */
+export function runOrderGroups<A extends { runOrder: number }>(actions: readonly A[]): A[][] {
+  const orders = [...new Set(actions.map((a) => a.runOrder))].sort((x, y) => x - y);
+  return orders.map((o) => actions.filter((a) => a.runOrder === o));
+}
