@@ -1,0 +1,65 @@
+/**
+ * One Temporal dev server for the whole run, on free ports, with its state in a fresh directory; and one
+ * Paso process (worker + gateway) that the tests drive over HTTP. Tests that need their own Paso process
+ * (restarts) start one with `PasoProcess` on their own task queue.
+ */
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { resolveTemporalCli } from '../../src/temporal/cli.js';
+import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
+import { MAIN, PasoProcess } from './paso-process.js';
+import { freePort } from './ports.js';
+import { TEST_USERS } from './users.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    pasoUrl: string;
+    dataDir: string;
+    configFile: string;
+    workDir: string;
+  }
+}
+
+let server: DevServer | undefined;
+let paso: PasoProcess | undefined;
+
+export async function setup(project: TestProject) {
+  if (!existsSync(MAIN)) throw new Error('dist/ is missing: run `npm run build` first (`npm test` does it).');
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'paso-test-'));
+  const cli = await resolveTemporalCli({ log: (line) => console.log(line) });
+  server = await startDevServer({
+    cli,
+    dbFile: path.join(workDir, 'temporal.db'),
+    logFile: path.join(workDir, 'temporal.log'),
+    port: await freePort(),
+    uiPort: await freePort(),
+    namespace: 'default',
+    startTimeoutMs: 120_000,
+  });
+
+  const configFile = path.join(workDir, 'paso.config.yaml');
+  writeFileSync(configFile, JSON.stringify({ users: TEST_USERS }));
+  const dataDir = path.join(workDir, 'data');
+  paso = await PasoProcess.start({
+    temporalAddress: server.address,
+    dataDir,
+    configFile,
+    taskQueue: 'paso-test',
+    logFile: path.join(workDir, 'paso.log'),
+  });
+
+  project.provide('temporalAddress', server.address);
+  project.provide('pasoUrl', paso.url);
+  project.provide('dataDir', dataDir);
+  project.provide('configFile', configFile);
+  project.provide('workDir', workDir);
+  console.log(`test Temporal server ${server.address}, Paso ${paso.url}, files in ${workDir}`);
+}
+
+export async function teardown() {
+  await paso?.stop();
+  await server?.stop();
+}

@@ -1,0 +1,84 @@
+/**
+ * Runs Paso as users do: `node dist/src/main.js` (worker + gateway) in a process of its own, against the
+ * test server, so tests can kill and restart it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { freePort } from './ports.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+export const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
+
+export interface PasoProcessOptions {
+  temporalAddress: string;
+  dataDir: string;
+  configFile: string;
+  taskQueue: string;
+  port?: number;
+  logFile: string;
+}
+
+export class PasoProcess {
+  private child: ChildProcess | undefined;
+  readonly url: string;
+
+  private constructor(
+    private readonly options: PasoProcessOptions & { port: number },
+  ) {
+    this.url = `http://127.0.0.1:${options.port}`;
+  }
+
+  static async start(options: PasoProcessOptions): Promise<PasoProcess> {
+    const p = new PasoProcess({ ...options, port: options.port ?? (await freePort()) });
+    await p.start();
+    return p;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(path.dirname(this.options.logFile), { recursive: true });
+    const log = createWriteStream(this.options.logFile, { flags: 'a' });
+    const child = spawn(process.execPath, [MAIN], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        TEMPORAL_ADDRESS: this.options.temporalAddress,
+        PASO_DATA_DIR: this.options.dataDir,
+        PASO_CONFIG: this.options.configFile,
+        PASO_TASK_QUEUE: this.options.taskQueue,
+        PASO_PORT: String(this.options.port),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.pipe(log);
+    child.stderr.pipe(log);
+    this.child = child;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`Paso did not start in 60s; see ${this.options.logFile}`)), 60_000);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`Paso exited with ${code} during start-up; see ${this.options.logFile}`));
+      });
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('Paso is ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** SIGTERM and wait: the graceful stop a deployment does. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill(signal);
+    return exited;
+  }
+}
