@@ -5,7 +5,7 @@
 import type { Server } from 'node:http';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import YAML from 'yaml';
 import { createApp } from './api/app.js';
@@ -52,9 +52,17 @@ async function ensureSearchAttributes(config: PasoConfig, address: string): Prom
   }
 }
 
-/** One Temporal client for the whole process. Lazy, so the gateway starts (and answers 503) while Temporal is down. */
+/**
+ * One Temporal client for the whole process. Lazy, so the gateway starts (and answers 503) while Temporal is
+ * down; and quick to give up, so a caller gets its 503 in seconds rather than after the SDK's long backoff.
+ */
 export function createClient(config: PasoConfig, address: string): Client {
-  return new Client({ connection: Connection.lazy({ address }), namespace: config.namespace });
+  const connection = Connection.lazy({
+    address,
+    connectTimeout: '3s',
+    interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 2 }))],
+  });
+  return new Client({ connection, namespace: config.namespace });
 }
 
 export async function startGatewayRole(config: PasoConfig, client: Client): Promise<Running> {

@@ -9,6 +9,7 @@ import { freePort } from './ports.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
+const GATEWAY = path.join(ROOT, 'dist', 'src', 'gateway.js');
 
 export interface PasoProcessOptions {
   temporalAddress: string;
@@ -25,12 +26,24 @@ export class PasoProcess {
 
   private constructor(
     private readonly options: PasoProcessOptions & { port: number },
+    private readonly entry: { file: string; ready: string },
   ) {
     this.url = `http://127.0.0.1:${options.port}`;
   }
 
+  /** `node dist/src/main.js`: worker and gateway. */
   static async start(options: PasoProcessOptions): Promise<PasoProcess> {
-    const p = new PasoProcess({ ...options, port: options.port ?? (await freePort()) });
+    const p = new PasoProcess({ ...options, port: options.port ?? (await freePort()) }, { file: MAIN, ready: 'Paso is ready' });
+    await p.start();
+    return p;
+  }
+
+  /** `node dist/src/gateway.js`: the gateway alone. */
+  static async startGateway(options: PasoProcessOptions): Promise<PasoProcess> {
+    const p = new PasoProcess(
+      { ...options, port: options.port ?? (await freePort()) },
+      { file: GATEWAY, ready: 'gateway: listening' },
+    );
     await p.start();
     return p;
   }
@@ -42,7 +55,7 @@ export class PasoProcess {
   async start(): Promise<void> {
     mkdirSync(path.dirname(this.options.logFile), { recursive: true });
     const log = createWriteStream(this.options.logFile, { flags: 'a' });
-    const child = spawn(process.execPath, [MAIN], {
+    const child = spawn(process.execPath, [this.entry.file], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH,
@@ -65,7 +78,7 @@ export class PasoProcess {
         reject(new Error(`Paso exited with ${code} during start-up; see ${this.options.logFile}`));
       });
       child.stdout.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('Paso is ready')) {
+        if (chunk.toString().includes(this.entry.ready)) {
           clearTimeout(timer);
           resolve();
         }
