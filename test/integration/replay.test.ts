@@ -1,0 +1,94 @@
+/**
+ * Determinism: histories of real runs replayed against the workflow code as built now. Two sets:
+ * - the histories in `test/histories/`, recorded from earlier code: a change that would break running
+ *   executions fails here (refresh them with `PASO_RECORD_HISTORIES=1 npx vitest run test/integration/replay.test.ts`
+ *   only when the change is deliberately versioned);
+ * - histories made by this run, of every workflow shape Paso has.
+ */
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { execa } from 'execa';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { coordinatorWorkflowId, executionWorkflowId } from '../../src/shared/temporal.js';
+import { resolveTemporalCli } from '../../src/temporal/cli.js';
+import { WORKFLOW_BUNDLE } from '../../src/temporal/worker.js';
+import { Api, uniqueName } from '../support/api.js';
+
+const HISTORIES = path.resolve(import.meta.dirname, '..', 'histories');
+const api = new Api();
+
+async function replay(histories: { workflowId: string; history: unknown }[]) {
+  const failures: string[] = [];
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: { codePath: WORKFLOW_BUNDLE }, replayName: 'paso-replay' },
+    histories,
+  )) {
+    if (result.error) failures.push(`${result.workflowId}: ${String(result.error)}`);
+  }
+  return failures;
+}
+
+describe('replay', () => {
+  let connection: Connection;
+  let client: Client;
+  beforeAll(async () => {
+    connection = await Connection.connect({ address: inject('temporalAddress') });
+    client = new Client({ connection });
+  });
+  afterAll(() => connection?.close());
+
+  it('replays the recorded histories of earlier code', async () => {
+    const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    const histories = files.map((f) => ({
+      workflowId: f.replace(/\.json$/, ''),
+      history: JSON.parse(readFileSync(path.join(HISTORIES, f), 'utf8')) as unknown,
+    }));
+    expect(await replay(histories)).toEqual([]);
+  });
+
+  it('replays this run of every workflow shape', async () => {
+    const name = uniqueName('replay');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'paso-replay-'));
+    await api.pipeline({
+      name,
+      variables: { WHO: 'replay' },
+      stages: [
+        {
+          name: 'Build',
+          actions: [
+            { name: 'a', type: 'command', run: 'echo "$WHO"', runOrder: 1 },
+            { name: 'b', type: 'command', run: 'exit 1', onError: 'ignore', runOrder: 1 },
+            { name: 'pause', type: 'wait', seconds: 1, runOrder: 2 },
+          ],
+        },
+        { name: 'Deploy', actions: [{ name: 'gate', type: 'command', run: `test -e ${dir}/go` }] },
+      ],
+    });
+    const failed = await api.trigger(name, { idempotencyKey: 'one' });
+    await api.pipeline({ name, stages: [{ name: 'Only', actions: [{ name: 'x', type: 'command', run: 'true' }] }] });
+    const succeeded = await api.trigger(name);
+    expect((await api.waitFor(failed)).status).toBe('Failed');
+    expect((await api.waitFor(succeeded)).status).toBe('Succeeded');
+
+    const ids = [executionWorkflowId(failed), executionWorkflowId(succeeded), coordinatorWorkflowId(name)];
+    const histories = await Promise.all(
+      ids.map(async (workflowId) => ({ workflowId, history: await client.workflow.getHandle(workflowId).fetchHistory() })),
+    );
+    expect(await replay(histories)).toEqual([]);
+
+    if (process.env.PASO_RECORD_HISTORIES) {
+      // The CLI writes the JSON form that Temporal's tools and `Worker.runReplayHistories` read.
+      const cli = await resolveTemporalCli();
+      const labels = ['execution-failed', 'execution-succeeded', 'coordinator'];
+      for (const [i, workflowId] of ids.entries()) {
+        const address = inject('temporalAddress');
+        const { stdout } = await execa(cli, ['workflow', 'show', '-w', workflowId, '--address', address, '-o', 'json']);
+        writeFileSync(path.join(HISTORIES, `${labels[i]}.json`), stdout);
+      }
+    }
+  });
+});
