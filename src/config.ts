@@ -14,7 +14,9 @@ import { toFieldErrors } from './shared/validation.js';
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
-const principals = z.object({ users: z.array(z.string()).default([]), groups: z.array(z.string()).default([]) }).strict();
+const principals = z
+  .object({ users: z.array(z.string()).default([]), groups: z.array(z.string()).default([]) })
+  .strict();
 
 const userSchema = z
   .object({
@@ -103,24 +105,17 @@ export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-const port = (name: string, fallback: number) =>
-  z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(65535)
-    .default(fallback)
-    .describe(name);
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
 const envSchema = z.object({
-  PASO_PORT: port('PASO_PORT', 8080),
+  PASO_PORT: port(8080),
   PASO_HOST: z.string().min(1).default('127.0.0.1'),
   PASO_DATA_DIR: z.string().min(1).default('.data'),
   PASO_CONFIG: z.string().min(1).optional(),
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  PASO_TEMPORAL_PORT: port('PASO_TEMPORAL_PORT', 7233),
-  PASO_TEMPORAL_UI_PORT: port('PASO_TEMPORAL_UI_PORT', 8233),
+  PASO_TEMPORAL_PORT: port(7233),
+  PASO_TEMPORAL_UI_PORT: port(8233),
   PASO_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   TEMPORAL_CLI: z.string().min(1).optional(),
 });

@@ -47,7 +47,8 @@ try {
   if (server) console.log(`Temporal UI: ${server.uiUrl}  (frontend ${server.address})`);
   if (config.devUsers) {
     console.log('development users (no config file):');
-    for (const u of config.devUsers) console.log(`  ${u.name.padEnd(6)} ${u.roles.join(',').padEnd(9)} token ${u.token}`);
+    for (const u of config.devUsers)
+      console.log(`  ${u.name.padEnd(6)} ${u.roles.join(',').padEnd(9)} token ${u.token}`);
   }
   console.log(`Paso is ready: http://${config.host}:${config.port}`);
 } catch (err) {

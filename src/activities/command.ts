@@ -154,7 +154,10 @@ async function readTail(file: string, from: number): Promise<string> {
   try {
     const buf = Buffer.alloc(size - start);
     await fh.read(buf, 0, buf.length, start);
-    const lines = buf.toString('utf8').split('\n').filter((l) => !l.startsWith('=== '));
+    const lines = buf
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => !l.startsWith('=== '));
     const text = lines.join('\n').trim();
     return text.length > OUTPUT_TAIL_BYTES ? text.slice(-OUTPUT_TAIL_BYTES) : text;
   } finally {

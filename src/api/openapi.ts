@@ -92,7 +92,12 @@ export function openApiDocument(): object {
           requestParams: { path: pipelineParams },
           responses: {
             '200': json(
-              z.object({ definition: pipelineDefinitionSchema, version: z.number().int(), updatedAt: z.string(), updatedBy: z.string() }),
+              z.object({
+                definition: pipelineDefinitionSchema,
+                version: z.number().int(),
+                updatedAt: z.string(),
+                updatedBy: z.string(),
+              }),
               'The pipeline',
             ),
             ...errors(404),

@@ -80,7 +80,13 @@ export class Paso {
       if (name) names.push(name);
     }
     const snapshots = await Promise.all(
-      names.map((name) => this.getPipeline(name).catch((err: unknown) => (isGone(err) ? null : Promise.reject(err)))),
+      names.map((name) =>
+        this.getPipeline(name).catch((err: unknown) => {
+          // Deleted or gone between the listing and the query.
+          if (isGone(err)) return null;
+          throw err;
+        }),
+      ),
     );
     return snapshots.filter((s): s is PipelineSnapshot => s !== null).sort((a, b) => a.name.localeCompare(b.name));
   }
@@ -157,7 +163,9 @@ function asStatus(recorded: string | undefined, temporalStatus = 'RUNNING'): Exe
   if (temporalStatus === 'TERMINATED' || temporalStatus === 'CANCELLED' || temporalStatus === 'TIMED_OUT') {
     return 'Cancelled';
   }
-  return (EXECUTION_STATUSES as readonly string[]).includes(recorded ?? '') ? (recorded as ExecutionStatus) : 'InProgress';
+  return (EXECUTION_STATUSES as readonly string[]).includes(recorded ?? '')
+    ? (recorded as ExecutionStatus)
+    : 'InProgress';
 }
 
 function isGone(err: unknown): boolean {

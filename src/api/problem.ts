@@ -71,12 +71,15 @@ export function toProblem(err: unknown): HttpProblem {
     const code = isGrpcServiceError(err) ? err.code : (err as { cause: { code: number } }).cause.code;
     if (code === GRPC_NOT_FOUND) return new HttpProblem(404, 'not found');
     if (code === GRPC_UNAVAILABLE) return new HttpProblem(503, 'Temporal is unreachable');
-    if (code === GRPC_DEADLINE_EXCEEDED) return new HttpProblem(503, 'Temporal did not answer in time; is a worker running?');
+    if (code === GRPC_DEADLINE_EXCEEDED)
+      return new HttpProblem(503, 'Temporal did not answer in time; is a worker running?');
   }
   if (isBodyParserError(err)) {
     if (err.type === 'entity.too.large') return new HttpProblem(413, 'the request body is too large');
-    if (err.type === 'entity.parse.failed') return new HttpProblem(400, `the request body is not valid JSON: ${err.message}`);
-    if (err.type === 'charset.unsupported' || err.type === 'encoding.unsupported') return new HttpProblem(415, err.message);
+    if (err.type === 'entity.parse.failed')
+      return new HttpProblem(400, `the request body is not valid JSON: ${err.message}`);
+    if (err.type === 'charset.unsupported' || err.type === 'encoding.unsupported')
+      return new HttpProblem(415, err.message);
     return new HttpProblem(400, err.message);
   }
   return new HttpProblem(500, 'internal error');

@@ -22,7 +22,9 @@ export const pipelineParams = z.object({ name: pipelineNameSchema });
 export const executionParams = z.object({ id: z.string().min(1).max(100) });
 export const logParams = executionParams.extend({ stage: z.string().min(1), action: z.string().min(1) });
 
-export const putPipelineResult = z.object({ name: z.string(), version: z.number().int() }).meta({ id: 'PutPipelineResult' });
+export const putPipelineResult = z
+  .object({ name: z.string(), version: z.number().int() })
+  .meta({ id: 'PutPipelineResult' });
 
 export const pipelineSummary = z
   .object({
@@ -66,4 +68,3 @@ export const executionSummary = z
   })
   .meta({ id: 'ExecutionSummary' });
 export type ExecutionSummary = z.infer<typeof executionSummary>;
-

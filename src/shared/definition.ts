@@ -110,7 +110,9 @@ export const stageSchema = z
 /** CHECK runs before the execution exists, so only commands make sense there (Clarive). */
 const checkActionSchema = z.discriminatedUnion('type', [commandActionSchema], {
   error: (issue) =>
-    issue.code === 'invalid_union' ? 'only "command" actions are allowed in check (it runs before the execution exists)' : undefined,
+    issue.code === 'invalid_union'
+      ? 'only "command" actions are allowed in check (it runs before the execution exists)'
+      : undefined,
 });
 
 export const triggerSchema = z

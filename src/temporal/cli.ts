@@ -44,6 +44,8 @@ export interface ResolveOptions {
   env?: NodeJS.ProcessEnv;
   root?: string;
   log?: (line: string) => void;
+  /** Where to look for Go when it is not on PATH (the Go tarball's usual place); null to look nowhere else. */
+  goFallback?: string | null;
 }
 
 export async function resolveTemporalCli(options: ResolveOptions = {}): Promise<string> {
@@ -64,7 +66,8 @@ export async function resolveTemporalCli(options: ResolveOptions = {}): Promise<
   const own = path.join(binDir, 'temporal');
   if (isExecutable(own)) return own;
 
-  const go = onPath('go', env) ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  const fallback = options.goFallback === undefined ? '/usr/local/go/bin/go' : options.goFallback;
+  const go = onPath('go', env) ?? (fallback && isExecutable(fallback) ? fallback : undefined);
   if (!go) {
     throw new TemporalCliError(
       'The Temporal CLI was not found and Go is not installed to build it. Either install Go (https://go.dev/dl/) ' +

@@ -13,6 +13,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PipelineDefinition } from '../shared/definition.js';
+import type { AllocateExecutionInput, PutDefinitionInput } from '../shared/messages.js';
 import {
   allocateExecutionUpdate,
   deletePipelineUpdate,
@@ -59,7 +60,7 @@ export async function coordinator(input: CoordinatorInput): Promise<void> {
       return result;
     },
     {
-      validator: ({ definition }) => {
+      validator: ({ definition }: PutDefinitionInput) => {
         if (definition.name !== state.snapshot().name) {
           throw ApplicationFailure.nonRetryable('a pipeline cannot be renamed', ErrorTypes.InvalidRequest);
         }
@@ -68,7 +69,7 @@ export async function coordinator(input: CoordinatorInput): Promise<void> {
   );
   setHandler(allocateExecutionUpdate, (request) => state.allocate(request), {
     // Refusals happen in the validator, so they leave no trace in history.
-    validator: (request) => {
+    validator: (request: AllocateExecutionInput) => {
       refuseIfDeleted();
       try {
         state.checkAllocation(request);
@@ -91,5 +92,9 @@ export async function coordinator(input: CoordinatorInput): Promise<void> {
 
   await condition(() => workflowInfo().continueAsNewSuggested);
   await condition(allHandlersFinished);
-  await continueAsNew<typeof coordinator>({ definition: state.snapshot().definition, by: '', restored: state.toJSON() });
+  await continueAsNew<typeof coordinator>({
+    definition: state.snapshot().definition,
+    by: '',
+    restored: state.toJSON(),
+  });
 }

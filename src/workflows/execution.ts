@@ -65,7 +65,8 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
         group.map(async (action) => ({ action, error: await runAction(stage, action) })),
       );
       const fatal = results.filter(({ action, error }) => error && !ignoresErrors(action));
-      if (fatal.length > 0) return fatal.map(({ action, error }) => `${stage.name}/${action.name}: ${error}`).join('; ');
+      if (fatal.length > 0)
+        return fatal.map(({ action, error }) => `${stage.name}/${action.name}: ${error}`).join('; ');
     }
     return null;
   }

@@ -38,7 +38,9 @@ describe('an execution', () => {
     expect(log.contentType).toMatch(/^text\/plain/);
     expect(log.text).toContain('shipped');
 
-    const listed = await api.as('carol').get<{ executionId: string; status: string }[]>(`/pipelines/${name}/executions`);
+    const listed = await api
+      .as('carol')
+      .get<{ executionId: string; status: string }[]>(`/pipelines/${name}/executions`);
     expect(listed.body).toEqual([expect.objectContaining({ executionId: id, status: 'Succeeded' })]);
   });
 

@@ -42,21 +42,35 @@ describe('pipelines', () => {
     const changed = await api.put(`/pipelines/${name}`, { ...simple(name), executionMode: 'QUEUED' });
     expect(changed.body).toEqual({ name, version: 2 });
 
-    const got = await api.as('carol').get<{ definition: Record<string, unknown>; version: number }>(`/pipelines/${name}`);
+    const got = await api
+      .as('carol')
+      .get<{ definition: Record<string, unknown>; version: number }>(`/pipelines/${name}`);
     expect(got.status).toBe(200);
     expect(got.body.version).toBe(2);
     // Defaults are filled in: what is stored is what runs.
-    expect(got.body.definition).toMatchObject({ name, executionMode: 'QUEUED', rollbackOnFailure: false, variables: {} });
+    expect(got.body.definition).toMatchObject({
+      name,
+      executionMode: 'QUEUED',
+      rollbackOnFailure: false,
+      variables: {},
+    });
     expect(got.body.definition.stages).toEqual([
-      { name: 'S', actions: [expect.objectContaining({ name: 'a', runOrder: 1, onError: 'fail', timeoutSeconds: 3600 })] },
+      {
+        name: 'S',
+        actions: [expect.objectContaining({ name: 'a', runOrder: 1, onError: 'fail', timeoutSeconds: 3600 })],
+      },
     ]);
 
-    await expect.poll(async () => (await api.get<{ name: string }[]>('/pipelines')).body.map((p) => p.name)).toContain(name);
+    await expect
+      .poll(async () => (await api.get<{ name: string }[]>('/pipelines')).body.map((p) => p.name))
+      .toContain(name);
 
     expect((await api.request('DELETE', `/pipelines/${name}`)).status).toBe(204);
     expectProblem(await api.get(`/pipelines/${name}`), 404);
     expectProblem(await api.as('bob').post(`/pipelines/${name}/executions`, {}), 404);
-    await expect.poll(async () => (await api.get<{ name: string }[]>('/pipelines')).body.map((p) => p.name)).not.toContain(name);
+    await expect
+      .poll(async () => (await api.get<{ name: string }[]>('/pipelines')).body.map((p) => p.name))
+      .not.toContain(name);
 
     // Putting it again brings it back, and execution numbers go on where they were.
     const again = await api.put(`/pipelines/${name}`, simple(name));
@@ -136,7 +150,9 @@ describe('bad input', () => {
   it('a bad trigger body is a 400 with paths', async () => {
     const name = uniqueName('trig');
     await api.pipeline(simple(name));
-    const r = await api.as('bob').post(`/pipelines/${name}/executions`, { variables: { 'not a name': 1 }, extra: true });
+    const r = await api
+      .as('bob')
+      .post(`/pipelines/${name}/executions`, { variables: { 'not a name': 1 }, extra: true });
     const paths = expectProblem(r, 400).errors!.map((e) => e.path);
     expect(paths).toEqual(expect.arrayContaining(['variables.not a name', '']));
   });
@@ -199,8 +215,9 @@ describe('authentication and roles', () => {
 
 describe('the OpenAPI document', () => {
   it('describes every route with the schemas that validate requests', async () => {
-    const doc = (await api.as(null).get<{ openapi: string; paths: Record<string, Record<string, unknown>> }>('/openapi.json'))
-      .body;
+    const doc = (
+      await api.as(null).get<{ openapi: string; paths: Record<string, Record<string, unknown>> }>('/openapi.json')
+    ).body;
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual([
       '/executions/{id}',
@@ -239,5 +256,19 @@ describe('when Temporal is unreachable', () => {
     expectProblem(await down.as('bob').post('/pipelines/web/executions', {}), 503);
     // Bad input is still answered as such without Temporal.
     expectProblem(await down.as('bob').post('/pipelines/web/executions', { nope: 1 }), 400);
+  });
+});
+
+describe('a gateway against a real cluster', () => {
+  it('refuses to start without a config file (the dev users are for the embedded default only)', async () => {
+    const { execa } = await import('execa');
+    const result = await execa(process.execPath, ['dist/src/gateway.js'], {
+      env: { PATH: process.env.PATH, TEMPORAL_ADDRESS: inject('temporalAddress'), PASO_PORT: String(await freePort()) },
+      extendEnv: false,
+      reject: false,
+      timeout: 30_000,
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/PASO_CONFIG/);
   });
 });

@@ -76,7 +76,10 @@ describe('replay', () => {
 
     const ids = [executionWorkflowId(failed), executionWorkflowId(succeeded), coordinatorWorkflowId(name)];
     const histories = await Promise.all(
-      ids.map(async (workflowId) => ({ workflowId, history: await client.workflow.getHandle(workflowId).fetchHistory() })),
+      ids.map(async (workflowId) => ({
+        workflowId,
+        history: await client.workflow.getHandle(workflowId).fetchHistory(),
+      })),
     );
     expect(await replay(histories)).toEqual([]);
 

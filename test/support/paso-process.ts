@@ -33,7 +33,10 @@ export class PasoProcess {
 
   /** `node dist/src/main.js`: worker and gateway. */
   static async start(options: PasoProcessOptions): Promise<PasoProcess> {
-    const p = new PasoProcess({ ...options, port: options.port ?? (await freePort()) }, { file: MAIN, ready: 'Paso is ready' });
+    const p = new PasoProcess(
+      { ...options, port: options.port ?? (await freePort()) },
+      { file: MAIN, ready: 'Paso is ready' },
+    );
     await p.start();
     return p;
   }
@@ -72,7 +75,10 @@ export class PasoProcess {
     child.stderr.pipe(log);
     this.child = child;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Paso did not start in 60s; see ${this.options.logFile}`)), 60_000);
+      const timer = setTimeout(
+        () => reject(new Error(`Paso did not start in 60s; see ${this.options.logFile}`)),
+        60_000,
+      );
       child.once('exit', (code) => {
         clearTimeout(timer);
         reject(new Error(`Paso exited with ${code} during start-up; see ${this.options.logFile}`));

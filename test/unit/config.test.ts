@@ -1,0 +1,46 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, sha256Hex } from '../../src/config.js';
+
+const dir = () => mkdtempSync(path.join(os.tmpdir(), 'paso-config-'));
+
+describe('configuration', () => {
+  it('uses the built-in dev users and defaults without a config file', () => {
+    const c = loadConfig({}, dir());
+    expect(c).toMatchObject({
+      port: 8080,
+      host: '127.0.0.1',
+      namespace: 'default',
+      taskQueue: 'paso',
+      temporalAddress: undefined,
+    });
+    expect(c.devUsers!.map((u) => u.name)).toEqual(['alice', 'bob', 'carol']);
+  });
+
+  it('reads users from a YAML file, keeping only token hashes', () => {
+    const d = dir();
+    const file = path.join(d, 'paso.config.yaml');
+    writeFileSync(
+      file,
+      `users:\n  - { name: ann, token: secret-token-1, roles: [operator], groups: [ops] }\n  - { name: ben, tokenSha256: ${sha256Hex('other-token')}, roles: [viewer] }\n`,
+    );
+    const c = loadConfig({ PASO_CONFIG: file, TEMPORAL_ADDRESS: 'temporal:7233' }, d);
+    expect(c.devUsers).toBeNull();
+    expect(c.users).toEqual([
+      { name: 'ann', tokenSha256: sha256Hex('secret-token-1'), roles: ['operator'], groups: ['ops'] },
+      { name: 'ben', tokenSha256: sha256Hex('other-token'), roles: ['viewer'], groups: [] },
+    ]);
+    expect(JSON.stringify(c)).not.toContain('secret-token-1');
+  });
+
+  it('refuses an invalid file with the path of each problem', () => {
+    const d = dir();
+    const file = path.join(d, 'c.json');
+    writeFileSync(file, JSON.stringify({ users: [{ name: 'x', roles: ['wizard'] }] }));
+    expect(() => loadConfig({ PASO_CONFIG: file }, d)).toThrow(ConfigError);
+    expect(() => loadConfig({ PASO_CONFIG: file }, d)).toThrow(/users\[0\]\.roles\[0\]/);
+    expect(() => loadConfig({ PASO_PORT: 'eighty' }, d)).toThrow(/PASO_PORT/);
+  });
+});

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { pipelineDefinitionSchema } from '../../src/shared/definition.js';
+import type { CoordinatorData } from '../../src/workflows/coordinator-state.js';
+import { CoordinatorState, IDEMPOTENCY_KEYS_KEPT, IdempotencyConflict } from '../../src/workflows/coordinator-state.js';
+
+const def = (cmd = 'true') =>
+  pipelineDefinitionSchema.parse({
+    name: 'web',
+    stages: [{ name: 'S', actions: [{ name: 'a', type: 'command', run: cmd }] }],
+  });
+const AT = '2026-11-22T10:00:00.000Z';
+
+describe('the coordinator state', () => {
+  it('reports the creation once, then versions only real changes', () => {
+    const s = CoordinatorState.create(def(), 'alice', AT);
+    expect(s.putDefinition(def(), 'alice', AT)).toEqual({ version: 1, changed: false, created: true });
+    expect(s.putDefinition(def(), 'alice', AT)).toEqual({ version: 1, changed: false, created: false });
+    expect(s.putDefinition(def('false'), 'bob', AT)).toEqual({ version: 2, changed: true, created: false });
+    expect(s.snapshot()).toMatchObject({ version: 2, updatedBy: 'bob' });
+  });
+
+  it('numbers executions and keeps numbering after a delete and re-create', () => {
+    const s = CoordinatorState.create(def(), 'alice', AT);
+    expect(s.allocate({ by: 'bob', requestDigest: 'd' }).executionId).toBe('web-1');
+    expect(s.allocate({ by: 'bob', requestDigest: 'd' }).executionId).toBe('web-2');
+    s.markDeleted('alice', AT);
+    expect(s.snapshot().deleted).toBe(true);
+    expect(s.putDefinition(def(), 'alice', AT)).toMatchObject({ created: true, version: 2 });
+    expect(s.allocate({ by: 'bob', requestDigest: 'd' }).executionId).toBe('web-3');
+  });
+
+  it('returns the same execution for a repeated idempotency key, and refuses it with another request', () => {
+    const s = CoordinatorState.create(def(), 'alice', AT);
+    const first = s.allocate({ by: 'bob', idempotencyKey: 'k', requestDigest: 'd1' });
+    expect(first.created).toBe(true);
+    const again = s.allocate({ by: 'bob', idempotencyKey: 'k', requestDigest: 'd1' });
+    expect(again).toMatchObject({ executionId: first.executionId, created: false });
+    expect(() => s.checkAllocation({ by: 'bob', idempotencyKey: 'k', requestDigest: 'd2' })).toThrow(
+      IdempotencyConflict,
+    );
+    expect(s.snapshot().executionsStarted).toBe(1);
+  });
+
+  it('forgets the oldest idempotency keys beyond the limit', () => {
+    const s = CoordinatorState.create(def(), 'alice', AT);
+    for (let i = 0; i <= IDEMPOTENCY_KEYS_KEPT; i++)
+      s.allocate({ by: 'b', idempotencyKey: `k${i}`, requestDigest: 'd' });
+    expect(s.allocate({ by: 'b', idempotencyKey: 'k0', requestDigest: 'd' }).created).toBe(true);
+    expect(s.allocate({ by: 'b', idempotencyKey: `k${IDEMPOTENCY_KEYS_KEPT}`, requestDigest: 'd' }).created).toBe(
+      false,
+    );
+  });
+
+  it('survives continue-as-new as plain JSON', () => {
+    const s = CoordinatorState.create(def(), 'alice', AT);
+    s.allocate({ by: 'bob', idempotencyKey: 'k', requestDigest: 'd' });
+    const restored = CoordinatorState.restore(JSON.parse(JSON.stringify(s.toJSON())) as CoordinatorData);
+    expect(restored.allocate({ by: 'bob', idempotencyKey: 'k', requestDigest: 'd' }).executionId).toBe('web-1');
+    expect(restored.allocate({ by: 'bob', requestDigest: 'd' }).executionId).toBe('web-2');
+  });
+});

@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { pipelineDefinitionSchema } from '../../src/shared/definition.js';
+import { toFieldErrors } from '../../src/shared/validation.js';
+
+/** The example of CONTRACT.md section 2, as written there. */
+const contractExample = {
+  name: 'web',
+  executionMode: 'SUPERSEDED',
+  variables: { ENV: 'staging' },
+  rollbackOnFailure: false,
+  check: [{ name: 'policy', type: 'command', run: 'test "$ENV" != frozen' }],
+  stages: [
+    {
+      name: 'Build',
+      actions: [
+        {
+          name: 'compile',
+          type: 'command',
+          run: 'make build',
+          runOrder: 1,
+          timeoutSeconds: 3600,
+          rollback: 'make clean',
+          onError: 'fail',
+        },
+        { name: 'unit', type: 'command', run: 'make test', runOrder: 1 },
+      ],
+    },
+    {
+      name: 'Deploy',
+      actions: [
+        {
+          name: 'go-live',
+          type: 'approval',
+          runOrder: 1,
+          approvers: { users: ['bob'], groups: ['release-managers'] },
+          required: 1,
+          allowSelfApproval: false,
+          timeoutSeconds: 604800,
+          message: 'Check the staging URL',
+          url: 'https://staging.example.com',
+        },
+        { name: 'hold', type: 'pause', runOrder: 2, timeoutSeconds: 86400 },
+        { name: 'soak', type: 'wait', runOrder: 3, seconds: 30 },
+        { name: 'ship', type: 'command', run: './deploy.sh', runOrder: 4, onError: 'trap' },
+      ],
+    },
+  ],
+};
+
+const errorsOf = (input: unknown) => {
+  const r = pipelineDefinitionSchema.safeParse(input);
+  return r.success ? [] : toFieldErrors(r.error);
+};
+const pathsOf = (input: unknown) => errorsOf(input).map((e) => e.path);
+const withStages = (stages: unknown) => ({ name: 'p', stages });
+
+describe('the pipeline definition schema', () => {
+  it('accepts the contract example and fills in defaults', () => {
+    const d = pipelineDefinitionSchema.parse(contractExample);
+    expect(d.stages[0]!.actions[1]).toMatchObject({
+      runOrder: 1,
+      onError: 'fail',
+      timeoutSeconds: 3600,
+      trapTimeoutSeconds: 86400,
+    });
+    expect(d.triggers).toEqual([]);
+    const minimal = pipelineDefinitionSchema.parse(
+      withStages([{ name: 'S', actions: [{ name: 'a', type: 'wait', seconds: 1 }] }]),
+    );
+    expect(minimal).toMatchObject({ executionMode: 'SUPERSEDED', variables: {}, rollbackOnFailure: false, check: [] });
+  });
+
+  it.each([
+    ['Web', 'name'],
+    ['-web', 'name'],
+    ['w'.repeat(64), 'name'],
+  ])('refuses the pipeline name %s', (name, path) => {
+    expect(pathsOf({ ...contractExample, name })).toEqual([path]);
+  });
+
+  it('refuses bad stage and action names, and duplicates', () => {
+    expect(pathsOf(withStages([{ name: 'has space', actions: [{ name: 'a', type: 'wait', seconds: 1 }] }]))).toEqual([
+      'stages[0].name',
+    ]);
+    expect(pathsOf(withStages([{ name: 'S', actions: [{ name: 'a/b', type: 'wait', seconds: 1 }] }]))).toEqual([
+      'stages[0].actions[0].name',
+    ]);
+    const a = { name: 'a', type: 'wait', seconds: 1 };
+    expect(pathsOf(withStages([{ name: 'S', actions: [a, a] }]))).toEqual(['stages[0].actions[1].name']);
+    expect(
+      pathsOf(
+        withStages([
+          { name: 'S', actions: [a] },
+          { name: 'S', actions: [a] },
+        ]),
+      ),
+    ).toEqual(['stages[1].name']);
+  });
+
+  it('needs at least one stage and one action per stage', () => {
+    expect(pathsOf(withStages([]))).toEqual(['stages']);
+    expect(pathsOf(withStages([{ name: 'S', actions: [] }]))).toEqual(['stages[0].actions']);
+  });
+
+  it('refuses unknown fields, types and modes with their paths', () => {
+    expect(pathsOf({ ...contractExample, executionMode: 'FAST', colour: 'red' }).sort()).toEqual(['', 'executionMode']);
+    expect(pathsOf(withStages([{ name: 'S', actions: [{ name: 'a', type: 'teleport' }] }]))).toEqual([
+      'stages[0].actions[0].type',
+    ]);
+    expect(
+      pathsOf(withStages([{ name: 'S', actions: [{ name: 'a', type: 'command', run: 'x', onError: 'shrug' }] }])),
+    ).toEqual(['stages[0].actions[0].onError']);
+    expect(pathsOf(withStages([{ name: 'S', actions: [{ name: 'a', type: 'wait', seconds: -1 }] }]))).toEqual([
+      'stages[0].actions[0].seconds',
+    ]);
+  });
+
+  it('allows only commands in check', () => {
+    for (const step of [
+      { name: 'gate', type: 'approval', approvers: { users: ['bob'] } },
+      { name: 'hold', type: 'pause' },
+    ]) {
+      const errors = errorsOf({ ...contractExample, check: [step] });
+      expect(errors).toEqual([{ path: 'check[0].type', message: expect.stringMatching(/only "command"/) }]);
+    }
+  });
+
+  it('refuses variable names a shell cannot hold', () => {
+    expect(pathsOf({ ...contractExample, variables: { 'BAD-NAME': 'x' } })).toEqual(['variables.BAD-NAME']);
+  });
+});
