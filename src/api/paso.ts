@@ -74,7 +74,8 @@ export class Paso {
 
   async listPipelines(): Promise<PipelineSnapshot[]> {
     const names: string[] = [];
-    const query = `WorkflowType = 'coordinator' AND ExecutionStatus = 'Running' AND PasoStatus = 'Active'`;
+    // Only this deployment's pipelines: several Paso deployments may share a namespace, each on its task queue.
+    const query = `WorkflowType = 'coordinator' AND ExecutionStatus = 'Running' AND PasoStatus = 'Active' AND TaskQueue = '${this.taskQueue}'`;
     for await (const wf of this.client.workflow.list({ query })) {
       const name = wf.typedSearchAttributes.get(PasoPipeline);
       if (name) names.push(name);

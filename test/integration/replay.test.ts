@@ -10,12 +10,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { execa } from 'execa';
-import { Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { coordinatorWorkflowId, executionWorkflowId } from '../../src/shared/temporal.js';
 import { resolveTemporalCli } from '../../src/temporal/cli.js';
 import { WORKFLOW_BUNDLE } from '../../src/temporal/worker.js';
 import { Api, uniqueName } from '../support/api.js';
+
+// Replay workers log every state change at INFO; only problems matter here.
+Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const HISTORIES = path.resolve(import.meta.dirname, '..', 'histories');
 const api = new Api();
