@@ -22,15 +22,8 @@ interface IdempotencyEntry {
 }
 
 /** Everything the coordinator carries across continue-as-new: plain JSON, no Maps. */
-export interface CoordinatorData {
-  name: string;
-  definition: PipelineDefinition;
-  version: number;
-  updatedAt: string;
-  updatedBy: string;
-  executionsStarted: number;
+export interface CoordinatorData extends PipelineSnapshot {
   idempotency: IdempotencyEntry[];
-  deleted: boolean;
   /** The coordinator is started with its first definition; the first put then reports the creation. */
   creationReported: boolean;
 }
