@@ -1,0 +1,211 @@
+/**
+ * The stage locks, inbound waiting lists and transitions of one pipeline: CodePipeline's execution rules
+ * as a pure state machine. The coordinator workflow feeds it events and carries out the effects it returns
+ * (signals to executions); it never decides anything itself. Unit-tested rule by rule.
+ *
+ * - SUPERSEDED: one execution per stage; at most one waits in front of it; the newer of two waiting
+ *   executions supersedes the older, which never runs again.
+ * - QUEUED: one execution per stage; the others wait in a FIFO queue in front of it, in arrival order.
+ * - PARALLEL: no locks, no queues (PARALLEL executions do not ask; a request is granted at once).
+ * - A disabled transition holds every arrival in front of its stage; on enabling, the one that waits enters
+ *   (QUEUED: the head).
+ * - Leaving a stage (success, failure or stop) releases its lock at once and admits the next.
+ */
+import type { ExecutionMode } from '../shared/definition.js';
+import type { StageState, Transition, WaitReason } from '../shared/pipeline-state.js';
+
+export interface Inbound {
+  executionId: string;
+  /** The execution number: larger is newer. */
+  n: number;
+  since: string;
+}
+
+export interface StageData {
+  holder: string | null;
+  inbound: Inbound[];
+  transition: Transition;
+  latest: { executionId: string; n: number; status: string } | null;
+}
+
+export interface LockTableData {
+  mode: ExecutionMode;
+  stages: Record<string, StageData>;
+}
+
+export type Effect =
+  | { type: 'grant'; executionId: string; stage: string }
+  | { type: 'wait'; executionId: string; stage: string; for: WaitReason }
+  | { type: 'supersede'; executionId: string; stage: string; by: string | null };
+
+export type LeaveOutcome = 'Succeeded' | 'Failed' | 'Stopped';
+
+const OPEN: Transition = { enabled: true, reason: null, by: null, at: null };
+
+export class LockTable {
+  constructor(private readonly data: LockTableData) {}
+
+  static create(mode: ExecutionMode, stages: readonly string[]): LockTable {
+    const t = new LockTable({ mode, stages: {} });
+    t.syncStages(stages);
+    return t;
+  }
+
+  get mode(): ExecutionMode {
+    return this.data.mode;
+  }
+
+  toJSON(): LockTableData {
+    return this.data;
+  }
+
+  hasStage(stage: string): boolean {
+    return stage in this.data.stages;
+  }
+
+  /** Every execution the table holds a place for: the lock holders and those waiting. */
+  watched(): string[] {
+    const ids = new Set<string>();
+    for (const s of Object.values(this.data.stages)) {
+      if (s.holder) ids.add(s.holder);
+      for (const w of s.inbound) ids.add(w.executionId);
+    }
+    return [...ids];
+  }
+
+  /** An execution asks to enter `stage`. Asking again (e.g. after a workflow reset) is harmless. */
+  request(executionId: string, n: number, stage: string, at: string): Effect[] {
+    const s = this.stage(stage);
+    if (s.holder === executionId) return [{ type: 'grant', executionId, stage }];
+    if (s.inbound.some((w) => w.executionId === executionId)) return [this.waitEffect(stage, executionId)];
+    if (this.canEnterNow(s)) return [this.enter(stage, executionId, n)];
+
+    const effects: Effect[] = [];
+    if (this.data.mode === 'SUPERSEDED' && s.inbound.length > 0) {
+      // One waiting slot: the newer of the two keeps it.
+      const waiting = s.inbound[0]!;
+      const [keep, drop] =
+        waiting.n > n ? [waiting, { executionId, n, since: at }] : [{ executionId, n, since: at }, waiting];
+      s.inbound = [keep];
+      effects.push({ type: 'supersede', executionId: drop.executionId, stage, by: keep.executionId });
+      if (keep.executionId === executionId) effects.push(this.waitEffect(stage, executionId));
+      return effects;
+    }
+    s.inbound.push({ executionId, n, since: at });
+    return [this.waitEffect(stage, executionId)];
+  }
+
+  /** The holder leaves `stage`: the lock is free at once and the next one enters. */
+  leave(executionId: string, stage: string, outcome: LeaveOutcome): Effect[] {
+    const s = this.stage(stage);
+    if (s.latest?.executionId === executionId) s.latest.status = outcome;
+    if (s.holder !== executionId) return [];
+    s.holder = null;
+    return this.admit(stage);
+  }
+
+  /** The execution is gone (ended, stopped while inbound, terminated): it loses every lock and place. */
+  withdraw(executionId: string): Effect[] {
+    const effects: Effect[] = [];
+    for (const [name, s] of Object.entries(this.data.stages)) {
+      s.inbound = s.inbound.filter((w) => w.executionId !== executionId);
+      if (s.holder === executionId) {
+        s.holder = null;
+        if (s.latest?.executionId === executionId && s.latest.status === 'InProgress') s.latest.status = 'Cancelled';
+        effects.push(...this.admit(name));
+      }
+    }
+    return effects;
+  }
+
+  setTransition(stage: string, transition: Transition): Effect[] {
+    const s = this.stage(stage);
+    s.transition = transition;
+    if (transition.enabled) return this.admit(stage);
+    return s.inbound.map((w) => this.waitEffect(stage, w.executionId));
+  }
+
+  /**
+   * A new definition: stages appear and disappear (their locks and lists go with them), and a new mode
+   * applies to those waiting now. QUEUED→SUPERSEDED keeps only the newest waiter per stage; →PARALLEL admits
+   * everyone waiting for a lock (a disabled transition still holds them).
+   */
+  redefine(mode: ExecutionMode, stages: readonly string[]): Effect[] {
+    // Stages that left the definition go once nobody holds or waits for them (older executions still may).
+    for (const [name, s] of Object.entries(this.data.stages)) {
+      if (!stages.includes(name) && s.holder === null && s.inbound.length === 0) delete this.data.stages[name];
+    }
+    this.syncStages(stages);
+    this.data.mode = mode;
+    const effects: Effect[] = [];
+    for (const [name, s] of Object.entries(this.data.stages)) {
+      if (mode === 'SUPERSEDED' && s.inbound.length > 1) {
+        const newest = s.inbound.reduce((a, b) => (b.n > a.n ? b : a));
+        for (const w of s.inbound) {
+          if (w !== newest)
+            effects.push({ type: 'supersede', executionId: w.executionId, stage: name, by: newest.executionId });
+        }
+        s.inbound = [newest];
+      }
+      effects.push(...this.admit(name));
+    }
+    return effects;
+  }
+
+  view(stage: string): Omit<StageState, 'name'> {
+    const s = this.stage(stage);
+    return {
+      transition: { ...s.transition },
+      lockedBy: s.holder,
+      inbound: s.inbound.map((w) => ({
+        executionId: w.executionId,
+        status: 'InProgress' as const,
+        waitingFor: this.reason(s),
+      })),
+      latestExecution: s.latest ? { executionId: s.latest.executionId, status: s.latest.status } : null,
+    };
+  }
+
+  private admit(stage: string): Effect[] {
+    const s = this.stage(stage);
+    const effects: Effect[] = [];
+    while (s.inbound.length > 0 && this.canEnterNow(s, true)) {
+      const next = s.inbound.shift()!;
+      effects.push(this.enter(stage, next.executionId, next.n));
+    }
+    return effects;
+  }
+
+  private canEnterNow(s: StageData, fromQueue = false): boolean {
+    if (!s.transition.enabled) return false;
+    if (this.data.mode === 'PARALLEL') return true;
+    return s.holder === null && (fromQueue || s.inbound.length === 0);
+  }
+
+  private enter(stage: string, executionId: string, n: number): Effect {
+    const s = this.stage(stage);
+    if (this.data.mode !== 'PARALLEL') s.holder = executionId;
+    s.latest = { executionId, n, status: 'InProgress' };
+    return { type: 'grant', executionId, stage };
+  }
+
+  private reason(s: StageData): WaitReason {
+    return s.transition.enabled ? 'STAGE_LOCK' : 'TRANSITION';
+  }
+
+  private waitEffect(stage: string, executionId: string): Effect {
+    return { type: 'wait', executionId, stage, for: this.reason(this.stage(stage)) };
+  }
+
+  private syncStages(stages: readonly string[]): void {
+    for (const name of stages) {
+      this.data.stages[name] ??= { holder: null, inbound: [], transition: { ...OPEN }, latest: null };
+    }
+  }
+
+  /** A stage's data, made on first use: an execution on an older definition may name a stage the current one lacks. */
+  private stage(name: string): StageData {
+    this.syncStages([name]);
+    return this.data.stages[name]!;
+  }
+}

@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest';
+import type { Effect } from '../../src/workflows/lock-table.js';
+import { LockTable } from '../../src/workflows/lock-table.js';
+
+const AT = '2026-11-22T10:00:00.000Z';
+const n = (id: string) => Number(id.split('-').pop());
+const req = (t: LockTable, id: string, stage = 'Deploy') => t.request(id, n(id), stage, AT);
+const grant = (executionId: string, stage = 'Deploy'): Effect => ({ type: 'grant', executionId, stage });
+const wait = (executionId: string, why: 'STAGE_LOCK' | 'TRANSITION' = 'STAGE_LOCK', stage = 'Deploy'): Effect => ({
+  type: 'wait',
+  executionId,
+  stage,
+  for: why,
+});
+const supersede = (executionId: string, by: string | null, stage = 'Deploy'): Effect => ({
+  type: 'supersede',
+  executionId,
+  stage,
+  by,
+});
+const closed = { enabled: false, reason: 'freeze', by: 'bob', at: AT };
+const open = { enabled: true, reason: null, by: 'bob', at: AT };
+
+describe('SUPERSEDED mode', () => {
+  it("follows the seed's example: 2 waits, 3 supersedes it, 3 enters when 1 leaves", () => {
+    const t = LockTable.create('SUPERSEDED', ['Build', 'Deploy']);
+    expect(req(t, 'web-1')).toEqual([grant('web-1')]);
+    expect(req(t, 'web-2')).toEqual([wait('web-2')]);
+    expect(req(t, 'web-3')).toEqual([supersede('web-2', 'web-3'), wait('web-3')]);
+    expect(t.view('Deploy')).toMatchObject({ lockedBy: 'web-1', inbound: [{ executionId: 'web-3' }] });
+    expect(t.leave('web-1', 'Deploy', 'Succeeded')).toEqual([grant('web-3')]);
+    expect(t.view('Deploy')).toMatchObject({
+      lockedBy: 'web-3',
+      inbound: [],
+      latestExecution: { executionId: 'web-3' },
+    });
+  });
+
+  it('keeps the newer of two waiting executions whatever the order they arrive in', () => {
+    const t = LockTable.create('SUPERSEDED', ['Deploy']);
+    req(t, 'web-1');
+    req(t, 'web-5');
+    expect(req(t, 'web-4')).toEqual([supersede('web-4', 'web-5')]);
+    expect(t.view('Deploy').inbound.map((w) => w.executionId)).toEqual(['web-5']);
+  });
+
+  it('releases the lock on failure and on stop', () => {
+    const t = LockTable.create('SUPERSEDED', ['Deploy']);
+    req(t, 'web-1');
+    req(t, 'web-2');
+    expect(t.leave('web-1', 'Deploy', 'Failed')).toEqual([grant('web-2')]);
+    expect(t.leave('web-2', 'Deploy', 'Stopped')).toEqual([]);
+    expect(t.view('Deploy')).toMatchObject({
+      lockedBy: null,
+      latestExecution: { executionId: 'web-2', status: 'Stopped' },
+    });
+  });
+});
+
+describe('QUEUED mode', () => {
+  it('queues in arrival order and admits one at a time, superseding nobody', () => {
+    const t = LockTable.create('QUEUED', ['Deploy']);
+    expect(req(t, 'web-1')).toEqual([grant('web-1')]);
+    for (const id of ['web-2', 'web-3', 'web-4']) expect(req(t, id)).toEqual([wait(id)]);
+    expect(t.leave('web-1', 'Deploy', 'Succeeded')).toEqual([grant('web-2')]);
+    expect(t.leave('web-2', 'Deploy', 'Failed')).toEqual([grant('web-3')]);
+    expect(t.view('Deploy').inbound.map((w) => w.executionId)).toEqual(['web-4']);
+  });
+
+  it('keeps a queue per stage', () => {
+    const t = LockTable.create('QUEUED', ['Build', 'Deploy']);
+    req(t, 'web-1', 'Build');
+    req(t, 'web-2', 'Build');
+    req(t, 'web-3', 'Deploy');
+    req(t, 'web-4', 'Deploy');
+    expect(t.view('Build').inbound.map((w) => w.executionId)).toEqual(['web-2']);
+    expect(t.view('Deploy').inbound.map((w) => w.executionId)).toEqual(['web-4']);
+  });
+});
+
+describe('PARALLEL mode', () => {
+  it('grants every request at once and locks nothing', () => {
+    const t = LockTable.create('PARALLEL', ['Deploy']);
+    expect(req(t, 'web-1')).toEqual([grant('web-1')]);
+    expect(req(t, 'web-2')).toEqual([grant('web-2')]);
+    expect(t.view('Deploy')).toMatchObject({ lockedBy: null, inbound: [] });
+  });
+});
+
+describe('transitions', () => {
+  it('hold arrivals while disabled; in SUPERSEDED the newer still supersedes; enabling admits the one waiting', () => {
+    const t = LockTable.create('SUPERSEDED', ['Deploy']);
+    expect(t.setTransition('Deploy', closed)).toEqual([]);
+    expect(req(t, 'web-1')).toEqual([wait('web-1', 'TRANSITION')]);
+    expect(req(t, 'web-2')).toEqual([supersede('web-1', 'web-2'), wait('web-2', 'TRANSITION')]);
+    expect(t.view('Deploy')).toMatchObject({
+      transition: closed,
+      inbound: [{ executionId: 'web-2', waitingFor: 'TRANSITION' }],
+    });
+    expect(t.setTransition('Deploy', open)).toEqual([grant('web-2')]);
+  });
+
+  it('in QUEUED mode admit the head of the queue on enabling', () => {
+    const t = LockTable.create('QUEUED', ['Deploy']);
+    t.setTransition('Deploy', closed);
+    req(t, 'web-1');
+    req(t, 'web-2');
+    expect(t.setTransition('Deploy', open)).toEqual([grant('web-1')]);
+  });
+
+  it('tell waiting executions why they wait when a transition closes behind a lock', () => {
+    const t = LockTable.create('QUEUED', ['Deploy']);
+    req(t, 'web-1');
+    req(t, 'web-2');
+    expect(t.setTransition('Deploy', closed)).toEqual([wait('web-2', 'TRANSITION')]);
+    expect(t.leave('web-1', 'Deploy', 'Succeeded')).toEqual([]);
+    expect(t.view('Deploy').lockedBy).toBeNull();
+  });
+});
+
+describe('withdrawing and redefining', () => {
+  it('frees the locks and places of an execution that is gone', () => {
+    const t = LockTable.create('QUEUED', ['Build', 'Deploy']);
+    req(t, 'web-1', 'Deploy');
+    req(t, 'web-2', 'Deploy');
+    req(t, 'web-3', 'Deploy');
+    expect(t.watched().sort()).toEqual(['web-1', 'web-2', 'web-3']);
+    expect(t.withdraw('web-2')).toEqual([]);
+    expect(t.withdraw('web-1')).toEqual([grant('web-3')]);
+    expect(t.view('Deploy')).toMatchObject({ lockedBy: 'web-3', inbound: [] });
+  });
+
+  it('grants again to an execution that asks twice (a reset workflow)', () => {
+    const t = LockTable.create('SUPERSEDED', ['Deploy']);
+    req(t, 'web-1');
+    expect(req(t, 'web-1')).toEqual([grant('web-1')]);
+    req(t, 'web-2');
+    expect(req(t, 'web-2')).toEqual([wait('web-2')]);
+  });
+
+  it('QUEUED → SUPERSEDED keeps only the newest waiter per stage', () => {
+    const t = LockTable.create('QUEUED', ['Deploy']);
+    for (const id of ['web-1', 'web-2', 'web-3', 'web-4']) req(t, id);
+    expect(t.redefine('SUPERSEDED', ['Deploy'])).toEqual([supersede('web-2', 'web-4'), supersede('web-3', 'web-4')]);
+    expect(t.view('Deploy')).toMatchObject({ lockedBy: 'web-1', inbound: [{ executionId: 'web-4' }] });
+  });
+
+  it('→ PARALLEL admits everyone waiting for a lock', () => {
+    const t = LockTable.create('QUEUED', ['Deploy']);
+    for (const id of ['web-1', 'web-2', 'web-3']) req(t, id);
+    expect(t.redefine('PARALLEL', ['Deploy'])).toEqual([grant('web-2'), grant('web-3')]);
+  });
+
+  it('serves stages an older definition still names, and drops them once idle', () => {
+    const t = LockTable.create('QUEUED', ['Old']);
+    req(t, 'web-1', 'Old');
+    t.redefine('QUEUED', ['New']);
+    expect(req(t, 'web-2', 'Old')).toEqual([wait('web-2', 'STAGE_LOCK', 'Old')]);
+    expect(t.leave('web-1', 'Old', 'Succeeded')).toEqual([grant('web-2', 'Old')]);
+    t.leave('web-2', 'Old', 'Succeeded');
+    t.redefine('QUEUED', ['New']);
+    expect(t.hasStage('Old')).toBe(false);
+  });
+});
