@@ -24,8 +24,10 @@ export interface Running {
 export async function startWorkerRole(config: PasoConfig, address: string): Promise<Running> {
   await ensureSearchAttributes(config, address);
   const connection = await NativeConnection.connect({ address });
+  const client = new Client({ connection: await Connection.connect({ address }), namespace: config.namespace });
   const worker = await createPasoWorker({
     connection,
+    client,
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     dataDir: config.dataDir,
@@ -37,6 +39,7 @@ export async function startWorkerRole(config: PasoConfig, address: string): Prom
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       await connection.close();
+      await client.connection.close();
     },
   };
 }

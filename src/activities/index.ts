@@ -4,12 +4,15 @@
  */
 import type { CommandDeps, RunCommandInput } from './command.js';
 import { runCommand } from './command.js';
+import type { WatchDeps, WatchExecutionsInput } from './watch.js';
+import { watchExecutions } from './watch.js';
 
-export type ActivityDeps = CommandDeps;
+export type ActivityDeps = CommandDeps & WatchDeps;
 
 export function createActivities(deps: ActivityDeps) {
   return {
     runCommand: (input: RunCommandInput) => runCommand(deps, input),
+    watchExecutions: (input: WatchExecutionsInput) => watchExecutions(deps, input),
   };
 }
 

@@ -10,7 +10,11 @@ import {
   listExecutionsQuery,
   logParams,
   pipelineParams,
+  pipelineStateSchema,
   pipelineSummary,
+  stageStateSchema,
+  transitionBody,
+  transitionParams,
   problemSchema,
   putPipelineResult,
   triggerBody,
@@ -107,6 +111,24 @@ export function openApiDocument(): object {
           summary: 'Delete a pipeline (admin); running executions finish',
           requestParams: { path: pipelineParams },
           responses: { '204': { description: 'Deleted' }, ...errors(404) },
+        }),
+      },
+      '/pipelines/{name}/state': {
+        get: secured({
+          summary: 'Stage locks, inbound executions, transitions and the latest execution per stage',
+          requestParams: { path: pipelineParams },
+          responses: { '200': json(pipelineStateSchema, 'The pipeline state'), ...errors(404) },
+        }),
+      },
+      '/pipelines/{name}/transitions/{stage}': {
+        put: secured({
+          summary: "Disable (with a reason) or enable a stage's inbound transition (operator)",
+          requestParams: { path: transitionParams },
+          requestBody: { content: { 'application/json': { schema: transitionBody } } },
+          responses: {
+            '200': json(stageStateSchema, 'The stage, after the change'),
+            ...errors(400, 404, 409),
+          },
         }),
       },
       '/pipelines/{name}/executions': {

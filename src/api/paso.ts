@@ -16,8 +16,11 @@ import {
   deletePipelineUpdate,
   executionQuery,
   pipelineQuery,
+  pipelineStateQuery,
   putDefinitionUpdate,
+  setTransitionUpdate,
 } from '../shared/messages.js';
+import type { PipelineState, StageState } from '../shared/pipeline-state.js';
 import { coordinatorWorkflowId, executionWorkflowId, PasoPipeline, PasoStage, PasoStatus } from '../shared/temporal.js';
 import { stableJson } from '../workflows/json.js';
 import type { coordinator } from '../workflows/coordinator.js';
@@ -64,6 +67,23 @@ export class Paso {
     const snapshot = await this.client.workflow.getHandle(coordinatorWorkflowId(name)).query(pipelineQuery);
     if (snapshot.deleted) throw new HttpProblem(404, `pipeline "${name}" was deleted`);
     return snapshot;
+  }
+
+  async pipelineState(name: string): Promise<PipelineState> {
+    await this.getPipeline(name);
+    return this.client.workflow.getHandle(coordinatorWorkflowId(name)).query(pipelineStateQuery);
+  }
+
+  async setTransition(
+    name: string,
+    stage: string,
+    enabled: boolean,
+    reason: string | undefined,
+    by: string,
+  ): Promise<StageState> {
+    return this.client.workflow
+      .getHandle(coordinatorWorkflowId(name))
+      .executeUpdate(setTransitionUpdate, { args: [{ stage, enabled, reason, by }] });
   }
 
   async deletePipeline(name: string, by: string): Promise<void> {

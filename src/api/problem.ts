@@ -49,6 +49,8 @@ const STATUS_OF_FAILURE: Record<string, number> = {
   [ErrorTypes.IdempotencyConflict]: 409,
   [ErrorTypes.PipelineDeleted]: 404,
   [ErrorTypes.InvalidRequest]: 400,
+  [ErrorTypes.NotFound]: 404,
+  [ErrorTypes.WrongState]: 409,
 };
 
 const GRPC_UNAVAILABLE = 14;

@@ -68,3 +68,40 @@ export const executionSummary = z
   })
   .meta({ id: 'ExecutionSummary' });
 export type ExecutionSummary = z.infer<typeof executionSummary>;
+
+export const transitionParams = pipelineParams.extend({ stage: z.string().min(1).max(100) });
+export const transitionBody = z
+  .object({ enabled: z.boolean(), reason: z.string().trim().min(1).max(1000).optional() })
+  .strict()
+  .refine((b) => b.enabled || b.reason !== undefined, { path: ['reason'], message: 'a reason is required to disable' })
+  .meta({ id: 'TransitionRequest' });
+
+const transitionSchema = z.object({
+  enabled: z.boolean(),
+  reason: z.string().nullable(),
+  by: z.string().nullable(),
+  at: z.string().nullable(),
+});
+export const stageStateSchema = z
+  .object({
+    name: z.string(),
+    transition: transitionSchema,
+    lockedBy: z.string().nullable(),
+    inbound: z.array(
+      z.object({
+        executionId: z.string(),
+        status: z.literal('InProgress'),
+        waitingFor: z.enum(['STAGE_LOCK', 'TRANSITION']),
+      }),
+    ),
+    latestExecution: z.object({ executionId: z.string(), status: z.string() }).nullable(),
+  })
+  .meta({ id: 'StageState' });
+export const pipelineStateSchema = z
+  .object({
+    name: z.string(),
+    executionMode: z.enum(['SUPERSEDED', 'QUEUED', 'PARALLEL']),
+    version: z.number().int(),
+    stages: z.array(stageStateSchema),
+  })
+  .meta({ id: 'PipelineState' });

@@ -2,9 +2,10 @@
  * Every signal, query and update Paso's workflows handle, declared once. The wire name is the constant's
  * name without its suffix; these are the names to use with `temporal workflow signal/query/update`.
  */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { PipelineDefinition } from './definition.js';
 import type { ExecutionView } from './execution-view.js';
+import type { PipelineState, StageState, WaitReason } from './pipeline-state.js';
 
 // ---- coordinator (one per pipeline) ----
 
@@ -54,6 +55,56 @@ export const allocateExecutionUpdate = defineUpdate<AllocateExecutionResult, [Al
 );
 export const deletePipelineUpdate = defineUpdate<void, [DeletePipelineInput]>('deletePipeline');
 export const pipelineQuery = defineQuery<PipelineSnapshot>('pipeline');
+export const pipelineStateQuery = defineQuery<PipelineState>('pipelineState');
+/** The executions the coordinator holds a lock or a place for: what its watcher checks are still running. */
+export const watchedExecutionsQuery = defineQuery<string[]>('watchedExecutions');
+
+export interface SetTransitionInput {
+  stage: string;
+  enabled: boolean;
+  reason?: string;
+  by: string;
+}
+export const setTransitionUpdate = defineUpdate<StageState, [SetTransitionInput]>('setTransition');
+
+// ---- between executions and their coordinator (signals, so nobody waits on an open call) ----
+
+export interface RequestStageInput {
+  executionId: string;
+  stage: string;
+}
+export interface LeaveStageInput {
+  executionId: string;
+  stage: string;
+  outcome: 'Succeeded' | 'Failed' | 'Stopped';
+}
+export interface WithdrawInput {
+  executionId: string;
+}
+/** Execution → coordinator: let me into this stage (answered by `stageGranted`, `stageWait` or `superseded`). */
+export const requestStageSignal = defineSignal<[RequestStageInput]>('requestStage');
+/** Execution → coordinator: I left this stage; its lock is free. */
+export const leaveStageSignal = defineSignal<[LeaveStageInput]>('leaveStage');
+/** Execution → coordinator: forget me (I stopped or ended while waiting). */
+export const withdrawSignal = defineSignal<[WithdrawInput]>('withdraw');
+
+export interface StageGrantedInput {
+  stage: string;
+}
+export interface StageWaitInput {
+  stage: string;
+  for: WaitReason;
+}
+export interface SupersededInput {
+  stage: string;
+  by: string | null;
+}
+/** Coordinator → execution: enter the stage (its lock is yours). */
+export const stageGrantedSignal = defineSignal<[StageGrantedInput]>('stageGranted');
+/** Coordinator → execution: you wait in front of the stage, and why. */
+export const stageWaitSignal = defineSignal<[StageWaitInput]>('stageWait');
+/** Coordinator → execution: a newer execution took your place; you never run again. */
+export const supersededSignal = defineSignal<[SupersededInput]>('superseded');
 
 // ---- execution ----
 
@@ -64,6 +115,8 @@ export const ErrorTypes = {
   IdempotencyConflict: 'IdempotencyConflict',
   PipelineDeleted: 'PipelineDeleted',
   InvalidRequest: 'InvalidRequest',
+  NotFound: 'NotFound',
+  WrongState: 'WrongState',
   CommandFailed: 'CommandFailed',
   CommandTimedOut: 'CommandTimedOut',
 } as const;

@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
@@ -11,6 +12,8 @@ import { projectRoot } from './cli.js';
 
 export interface PasoWorkerOptions {
   connection: NativeConnection;
+  /** For activities that talk to Temporal (the coordinator's watcher). */
+  client: Client;
   namespace: string;
   taskQueue: string;
   dataDir: string;
@@ -30,7 +33,14 @@ export async function createPasoWorker(options: PasoWorkerOptions): Promise<Work
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...workflows,
-    activities: createActivities({ dataDir: options.dataDir, killGraceMs: 2_000, heartbeatMs: 2_000 }),
+    activities: createActivities({
+      dataDir: options.dataDir,
+      killGraceMs: 2_000,
+      heartbeatMs: 2_000,
+      client: options.client,
+      watchIntervalMs: 3_000,
+      watchMaxRunMs: 60 * 60_000,
+    }),
     // On shutdown, running commands get this long before they are cancelled (and their process groups
     // killed); Temporal then runs them again on another worker.
     shutdownGraceTime: '5s',

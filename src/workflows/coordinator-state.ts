@@ -10,7 +10,10 @@ import type {
   PipelineSnapshot,
   PutDefinitionResult,
 } from '../shared/messages.js';
+import type { PipelineState } from '../shared/pipeline-state.js';
 import { cloneJson, stableJson } from './json.js';
+import type { Effect, LockTableData } from './lock-table.js';
+import { LockTable } from './lock-table.js';
 
 /** How many idempotency keys are remembered; older ones are forgotten first. */
 export const IDEMPOTENCY_KEYS_KEPT = 1000;
@@ -24,6 +27,7 @@ interface IdempotencyEntry {
 /** Everything the coordinator carries across continue-as-new: plain JSON, no Maps. */
 export interface CoordinatorData extends PipelineSnapshot {
   idempotency: IdempotencyEntry[];
+  locks: LockTableData;
   /** The coordinator is started with its first definition; the first put then reports the creation. */
   creationReported: boolean;
 }
@@ -35,7 +39,12 @@ export class IdempotencyConflict extends Error {
 }
 
 export class CoordinatorState {
-  private constructor(private readonly data: CoordinatorData) {}
+  /** The stage locks, inbound lists and transitions; its data lives inside `data`, so it is carried along. */
+  readonly locks: LockTable;
+
+  private constructor(private readonly data: CoordinatorData) {
+    this.locks = new LockTable(data.locks);
+  }
 
   static create(definition: PipelineDefinition, by: string, at: string): CoordinatorState {
     return new CoordinatorState({
@@ -48,6 +57,10 @@ export class CoordinatorState {
       idempotency: [],
       deleted: false,
       creationReported: false,
+      locks: LockTable.create(
+        definition.executionMode,
+        definition.stages.map((st) => st.name),
+      ).toJSON(),
     });
   }
 
@@ -59,19 +72,30 @@ export class CoordinatorState {
     return this.data.deleted;
   }
 
-  /** Stores a new version, unless nothing changed. Putting a deleted pipeline brings it back. */
-  putDefinition(definition: PipelineDefinition, by: string, at: string): PutDefinitionResult {
+  /**
+   * Stores a new version, unless nothing changed. Putting a deleted pipeline brings it back. A new mode or
+   * new stages apply to the locks at once; the effects say whom to tell.
+   */
+  putDefinition(
+    definition: PipelineDefinition,
+    by: string,
+    at: string,
+  ): { result: PutDefinitionResult; effects: Effect[] } {
     const created = !this.data.creationReported || this.data.deleted;
     this.data.creationReported = true;
     if (!this.data.deleted && stableJson(definition) === stableJson(this.data.definition)) {
-      return { version: this.data.version, changed: false, created };
+      return { result: { version: this.data.version, changed: false, created }, effects: [] };
     }
     this.data.definition = definition;
     this.data.version += 1;
     this.data.updatedAt = at;
     this.data.updatedBy = by;
     this.data.deleted = false;
-    return { version: this.data.version, changed: true, created };
+    const effects = this.locks.redefine(
+      definition.executionMode,
+      definition.stages.map((st) => st.name),
+    );
+    return { result: { version: this.data.version, changed: true, created }, effects };
   }
 
   /** Throws {@link IdempotencyConflict} when `allocate` would refuse this request. Changes nothing. */
@@ -103,6 +127,15 @@ export class CoordinatorState {
     this.data.deleted = true;
     this.data.updatedAt = at;
     this.data.updatedBy = by;
+  }
+
+  state(): PipelineState {
+    return {
+      name: this.data.name,
+      executionMode: this.data.definition.executionMode,
+      version: this.data.version,
+      stages: this.data.definition.stages.map((st) => ({ name: st.name, ...this.locks.view(st.name) })),
+    };
   }
 
   snapshot(): PipelineSnapshot {

@@ -63,7 +63,13 @@ export class ExecutionState {
     return cloneJson(this.v);
   }
 
+  /** The execution waits in front of `stage` (CodePipeline's inbound execution), for its lock or transition. */
+  inbound(stage: string, reason: 'STAGE_LOCK' | 'TRANSITION'): void {
+    this.v.waiting = { stage, for: reason };
+  }
+
   stageStarted(stage: string, at: string): void {
+    this.v.waiting = null;
     Object.assign(this.stage(stage), { status: 'InProgress', startedAt: at, endedAt: null });
   }
 

@@ -9,6 +9,7 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
+  getExternalWorkflowHandle,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -19,8 +20,16 @@ import type { Activities } from '../activities/index.js';
 import type { Action, CommandAction, Stage } from '../shared/definition.js';
 import type { ExecutionInput } from '../shared/execution.js';
 import type { ExecutionView } from '../shared/execution-view.js';
-import { ErrorTypes, executionQuery } from '../shared/messages.js';
-import { PasoPipeline, PasoStage, PasoStatus } from '../shared/temporal.js';
+import {
+  ErrorTypes,
+  executionQuery,
+  leaveStageSignal,
+  requestStageSignal,
+  stageGrantedSignal,
+  stageWaitSignal,
+  supersededSignal,
+} from '../shared/messages.js';
+import { coordinatorWorkflowId, PasoPipeline, PasoStage, PasoStatus } from '../shared/temporal.js';
 import type { CommandOutcome } from './execution-state.js';
 import { ExecutionState, runOrderGroups } from './execution-state.js';
 
@@ -30,7 +39,18 @@ const ACTIVITY_SLACK_SECONDS = 60;
 export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   const now = () => new Date().toISOString();
   const state = new ExecutionState(input, now());
+  const coordinator = getExternalWorkflowHandle(coordinatorWorkflowId(input.pipeline));
+  // PARALLEL executions are independent: no locks, no queues, so they never ask the coordinator.
+  const locked = input.definition.executionMode !== 'PARALLEL';
+  let granted: string | null = null;
+  let superseded = false;
+
   setHandler(executionQuery, () => state.view());
+  setHandler(stageGrantedSignal, ({ stage }) => void (granted = stage));
+  setHandler(stageWaitSignal, ({ stage, for: reason }) => {
+    if (granted !== stage) state.inbound(stage, reason);
+  });
+  setHandler(supersededSignal, () => void (superseded = true));
 
   const publish = () => {
     upsertSearchAttributes([
@@ -43,18 +63,36 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
 
   let failure: string | null = null;
   for (const stage of input.definition.stages) {
+    if (locked && !(await enterStage(stage.name))) break;
     state.stageStarted(stage.name, now());
     publish();
     failure = await runStage(stage);
     state.stageEnded(stage.name, failure ? 'Failed' : 'Succeeded', now());
+    if (locked) {
+      const outcome = failure ? 'Failed' : 'Succeeded';
+      await coordinator.signal(leaveStageSignal, { executionId: input.executionId, stage: stage.name, outcome });
+    }
     if (failure) break;
   }
-  state.finish(failure ? 'Failed' : 'Succeeded', now(), failure);
+  if (superseded) {
+    state.finish('Superseded', now());
+    setCurrentDetails('Superseded by a newer execution');
+  } else {
+    state.finish(failure ? 'Failed' : 'Succeeded', now(), failure);
+    setCurrentDetails(failure ? `Failed: ${failure}` : 'Succeeded');
+  }
   publish();
-  setCurrentDetails(failure ? `Failed: ${failure}` : 'Succeeded');
 
   await condition(allHandlersFinished);
   return state.view();
+
+  /** Asks the coordinator for the stage's lock and waits for it; false when a newer execution superseded this one. */
+  async function enterStage(stage: string): Promise<boolean> {
+    granted = null;
+    await coordinator.signal(requestStageSignal, { executionId: input.executionId, stage });
+    await condition(() => granted === stage || superseded);
+    return !superseded;
+  }
 
   /** Runs a stage's groups in order; returns why the stage failed, or null when it succeeded. */
   async function runStage(stage: Stage): Promise<string | null> {

@@ -227,6 +227,8 @@ describe('the OpenAPI document', () => {
       '/pipelines',
       '/pipelines/{name}',
       '/pipelines/{name}/executions',
+      '/pipelines/{name}/state',
+      '/pipelines/{name}/transitions/{stage}',
     ]);
     expect(Object.keys(doc.paths['/pipelines/{name}']!).sort()).toEqual(['delete', 'get', 'put']);
     expect(JSON.stringify(doc)).toContain('"executionMode"');

@@ -38,6 +38,8 @@ export async function setup(project: TestProject) {
     uiPort: await freePort(),
     namespace: 'default',
     startTimeoutMs: 120_000,
+    // Coordinators continue-as-new every few hundred events here, so tests exercise it under load.
+    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 300 },
   });
 
   const configFile = path.join(workDir, 'paso.config.yaml');

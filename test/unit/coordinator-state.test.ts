@@ -13,9 +13,9 @@ const AT = '2026-11-22T10:00:00.000Z';
 describe('the coordinator state', () => {
   it('reports the creation once, then versions only real changes', () => {
     const s = CoordinatorState.create(def(), 'alice', AT);
-    expect(s.putDefinition(def(), 'alice', AT)).toEqual({ version: 1, changed: false, created: true });
-    expect(s.putDefinition(def(), 'alice', AT)).toEqual({ version: 1, changed: false, created: false });
-    expect(s.putDefinition(def('false'), 'bob', AT)).toEqual({ version: 2, changed: true, created: false });
+    expect(s.putDefinition(def(), 'alice', AT).result).toEqual({ version: 1, changed: false, created: true });
+    expect(s.putDefinition(def(), 'alice', AT).result).toEqual({ version: 1, changed: false, created: false });
+    expect(s.putDefinition(def('false'), 'bob', AT).result).toEqual({ version: 2, changed: true, created: false });
     expect(s.snapshot()).toMatchObject({ version: 2, updatedBy: 'bob' });
   });
 
@@ -25,7 +25,7 @@ describe('the coordinator state', () => {
     expect(s.allocate({ by: 'bob', requestDigest: 'd' }).executionId).toBe('web-2');
     s.markDeleted('alice', AT);
     expect(s.snapshot().deleted).toBe(true);
-    expect(s.putDefinition(def(), 'alice', AT)).toMatchObject({ created: true, version: 2 });
+    expect(s.putDefinition(def(), 'alice', AT).result).toMatchObject({ created: true, version: 2 });
     expect(s.allocate({ by: 'bob', requestDigest: 'd' }).executionId).toBe('web-3');
   });
 
@@ -57,5 +57,20 @@ describe('the coordinator state', () => {
     const restored = CoordinatorState.restore(JSON.parse(JSON.stringify(s.toJSON())) as CoordinatorData);
     expect(restored.allocate({ by: 'bob', idempotencyKey: 'k', requestDigest: 'd' }).executionId).toBe('web-1');
     expect(restored.allocate({ by: 'bob', requestDigest: 'd' }).executionId).toBe('web-2');
+  });
+});
+
+describe('a new definition and the locks', () => {
+  it('applies a mode change to those waiting', () => {
+    const queued = pipelineDefinitionSchema.parse({
+      name: 'web',
+      executionMode: 'QUEUED',
+      stages: [{ name: 'S', actions: [{ name: 'a', type: 'command', run: 'true' }] }],
+    });
+    const s = CoordinatorState.create(queued, 'alice', AT);
+    for (const id of ['web-1', 'web-2', 'web-3']) s.locks.request(id, Number(id.slice(4)), 'S', AT);
+    const { effects } = s.putDefinition({ ...queued, executionMode: 'SUPERSEDED' }, 'alice', AT);
+    expect(effects).toEqual([{ type: 'supersede', executionId: 'web-2', stage: 'S', by: 'web-3' }]);
+    expect(s.state().stages[0]).toMatchObject({ lockedBy: 'web-1', inbound: [{ executionId: 'web-3' }] });
   });
 });

@@ -5,7 +5,7 @@ import { pipelineDefinitionSchema } from '../../shared/definition.js';
 import { currentUser, requireRole } from '../auth.js';
 import type { Paso } from '../paso.js';
 import { HttpProblem } from '../problem.js';
-import { listExecutionsQuery, pipelineParams, triggerBody } from '../schemas.js';
+import { listExecutionsQuery, pipelineParams, transitionBody, transitionParams, triggerBody } from '../schemas.js';
 import { parse } from '../validate.js';
 
 export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
@@ -47,6 +47,18 @@ export function pipelinesRouter(paso: Paso): Router {
     const { name } = parse(pipelineParams, req.params, 'params');
     const p = await paso.getPipeline(name);
     res.json({ definition: p.definition, version: p.version, updatedAt: p.updatedAt, updatedBy: p.updatedBy });
+  });
+
+  router.get('/:name/state', requireRole('viewer'), async (req, res) => {
+    const { name } = parse(pipelineParams, req.params, 'params');
+    res.json(await paso.pipelineState(name));
+  });
+
+  router.put('/:name/transitions/:stage', requireRole('operator'), async (req, res) => {
+    const { name, stage } = parse(transitionParams, req.params, 'params');
+    const body = parse(transitionBody, req.body, 'body');
+    await paso.getPipeline(name);
+    res.json(await paso.setTransition(name, stage, body.enabled, body.reason, currentUser(req).name));
   });
 
   router.delete('/:name', requireRole('admin'), async (req, res) => {

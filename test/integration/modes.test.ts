@@ -1,0 +1,270 @@
+/**
+ * CodePipeline's execution modes through the real gateway and coordinator. Timestamps come from the
+ * commands themselves, so "never overlaps" is checked against what really ran.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { ExecutionView } from '../../src/shared/execution-view.js';
+import type { PipelineState } from '../../src/shared/pipeline-state.js';
+import { coordinatorWorkflowId } from '../../src/shared/temporal.js';
+import { Api, uniqueName } from '../support/api.js';
+import { disjoint, Gates } from '../support/gates.js';
+
+const api = new Api();
+const state = async (name: string) => (await api.get<PipelineState>(`/pipelines/${name}/state`)).body;
+const stageState = async (name: string, stage: string) => (await state(name)).stages.find((s) => s.name === stage)!;
+const poll = <T>(fn: () => Promise<T>) => expect.poll(fn, { timeout: 30_000, interval: 200 });
+
+/** Build (quick) then Deploy (held open by the test until it opens the gate). */
+function twoStages(name: string, gates: Gates, mode: string) {
+  return {
+    name,
+    executionMode: mode,
+    stages: [
+      { name: 'Build', actions: [{ name: 'compile', type: 'command', run: gates.script('build') }] },
+      { name: 'Deploy', actions: [{ name: 'ship', type: 'command', run: gates.script('deploy', { gated: true }) }] },
+    ],
+  };
+}
+
+let client: Client;
+beforeAll(async () => {
+  client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
+});
+afterAll(() => client?.connection.close());
+
+describe('SUPERSEDED mode', () => {
+  it("follows the seed's example: 2 waits, 3 supersedes it, 3 enters Deploy when 1 leaves", async () => {
+    const name = uniqueName('seed');
+    const gates = new Gates();
+    await api.pipeline(twoStages(name, gates, 'SUPERSEDED'));
+
+    const e1 = await api.trigger(name);
+    await poll(() => Promise.resolve(gates.started(e1, 'deploy'))).toBe(true);
+    const e2 = await api.trigger(name);
+    await poll(async () => (await api.execution(e2)).waiting).toEqual({ stage: 'Deploy', for: 'STAGE_LOCK' });
+    expect(await stageState(name, 'Deploy')).toMatchObject({
+      lockedBy: e1,
+      inbound: [{ executionId: e2, status: 'InProgress', waitingFor: 'STAGE_LOCK' }],
+    });
+
+    const e3 = await api.trigger(name);
+    const superseded = await api.waitFor(e2, ['Superseded']);
+    expect(superseded.stages.map((s) => s.status)).toEqual(['Succeeded', null]);
+    await poll(async () => (await stageState(name, 'Deploy')).inbound.map((w) => w.executionId)).toEqual([e3]);
+
+    gates.open(e1, 'deploy');
+    gates.open(e3, 'deploy');
+    expect((await api.waitFor(e1)).status).toBe('Succeeded');
+    expect((await api.waitFor(e3)).status).toBe('Succeeded');
+    expect(gates.intervals('deploy').map((i) => i.executionId)).toEqual([e1, e3]);
+    expect(disjoint(gates.intervals('deploy'))).toBe(true);
+    expect(gates.started(e2, 'deploy')).toBe(false);
+    expect(await stageState(name, 'Deploy')).toMatchObject({
+      lockedBy: null,
+      inbound: [],
+      latestExecution: { executionId: e3, status: 'Succeeded' },
+    });
+    const listed = await api.get<{ executionId: string; status: string }[]>(
+      `/pipelines/${name}/executions?status=Superseded`,
+    );
+    expect(listed.body.map((e) => e.executionId)).toEqual([e2]);
+  });
+
+  it('releases the lock when the holder fails, and the waiting one enters', async () => {
+    const name = uniqueName('fail-release');
+    const gates = new Gates();
+    await api.pipeline({
+      name,
+      stages: [
+        {
+          name: 'Deploy',
+          actions: [
+            {
+              name: 'ship',
+              type: 'command',
+              // The first execution fails once its gate opens; the others succeed.
+              run: `${gates.script('deploy', { gated: true })}; [ "$PASO_EXECUTION_ID" != "${name}-1" ]`,
+            },
+          ],
+        },
+      ],
+    });
+    const e1 = await api.trigger(name);
+    await poll(() => Promise.resolve(gates.started(e1, 'deploy'))).toBe(true);
+    const e2 = await api.trigger(name);
+    await poll(async () => (await api.execution(e2)).waiting?.for).toBe('STAGE_LOCK');
+    gates.open(e1, 'deploy');
+    expect((await api.waitFor(e1)).status).toBe('Failed');
+    await poll(() => Promise.resolve(gates.started(e2, 'deploy'))).toBe(true);
+    gates.open(e2, 'deploy');
+    expect((await api.waitFor(e2)).status).toBe('Succeeded');
+    expect(disjoint(gates.intervals('deploy'))).toBe(true);
+  });
+});
+
+describe('QUEUED mode', () => {
+  it('passes 20 executions triggered at once one by one, in arrival order, through every stage', async () => {
+    const name = uniqueName('queue');
+    const gates = new Gates();
+    await api.pipeline({
+      name,
+      executionMode: 'QUEUED',
+      stages: [
+        { name: 'Build', actions: [{ name: 'compile', type: 'command', run: gates.script('build', { sleep: 0.1 }) }] },
+        { name: 'Deploy', actions: [{ name: 'ship', type: 'command', run: gates.script('deploy', { sleep: 0.1 }) }] },
+      ],
+    });
+    const ids = await Promise.all(Array.from({ length: 20 }, () => api.trigger(name)));
+    const views = await Promise.all(ids.map((id) => api.waitFor(id, ['Succeeded', 'Failed'], 120_000)));
+    expect(views.map((v) => v.status)).toEqual(ids.map(() => 'Succeeded'));
+
+    const build = gates.intervals('build');
+    const deploy = gates.intervals('deploy');
+    expect(build).toHaveLength(20);
+    expect(disjoint(build)).toBe(true);
+    expect(disjoint(deploy)).toBe(true);
+    // They reach Deploy in the order they left Build, and the queue lets them in in that order.
+    expect(deploy.map((i) => i.executionId)).toEqual(build.map((i) => i.executionId));
+    expect(views.every((v) => v.status !== 'Superseded')).toBe(true);
+
+    // The coordinator continued-as-new on the way (the test server suggests it every 300 events).
+    const runs = await client.workflow.count(`WorkflowId = '${coordinatorWorkflowId(name)}'`);
+    expect(runs.count).toBeGreaterThan(1);
+  });
+});
+
+describe('PARALLEL mode', () => {
+  it('runs executions at the same time in the same stage', async () => {
+    const name = uniqueName('parallel');
+    const gates = new Gates();
+    await api.pipeline({
+      name,
+      executionMode: 'PARALLEL',
+      stages: [
+        { name: 'Deploy', actions: [{ name: 'ship', type: 'command', run: gates.script('deploy', { gated: true }) }] },
+      ],
+    });
+    const ids = await Promise.all([1, 2, 3].map(() => api.trigger(name)));
+    // All three are inside the stage at once: none can finish before the test opens the gates.
+    await poll(() => Promise.resolve(ids.every((id) => gates.started(id, 'deploy')))).toBe(true);
+    for (const id of ids) gates.open(id, 'deploy');
+    for (const id of ids) expect((await api.waitFor(id)).status).toBe('Succeeded');
+    const [a, b, c] = gates.intervals('deploy');
+    expect(Math.max(a!.start, b!.start, c!.start)).toBeLessThan(Math.min(a!.end, b!.end, c!.end));
+  });
+});
+
+describe('transitions', () => {
+  it('hold executions while disabled; a newer one supersedes the inbound one; enabling lets the newest in', async () => {
+    const name = uniqueName('transition');
+    const gates = new Gates();
+    await api.pipeline(twoStages(name, gates, 'SUPERSEDED'));
+    const off = await api.as('bob').put(`/pipelines/${name}/transitions/Deploy`, { enabled: false, reason: 'freeze' });
+    expect(off.status).toBe(200);
+    expect(off.body).toMatchObject({ name: 'Deploy', transition: { enabled: false, reason: 'freeze', by: 'bob' } });
+
+    const e1 = await api.trigger(name);
+    await poll(async () => (await api.execution(e1)).waiting).toEqual({ stage: 'Deploy', for: 'TRANSITION' });
+    const e2 = await api.trigger(name);
+    expect((await api.waitFor(e1, ['Superseded'])).status).toBe('Superseded');
+    await poll(async () => (await stageState(name, 'Deploy')).inbound).toEqual([
+      { executionId: e2, status: 'InProgress', waitingFor: 'TRANSITION' },
+    ]);
+    expect(gates.started(e2, 'deploy')).toBe(false);
+
+    const on = await api.as('bob').put(`/pipelines/${name}/transitions/Deploy`, { enabled: true });
+    expect(on.body).toMatchObject({ transition: { enabled: true, by: 'bob' } });
+    await poll(() => Promise.resolve(gates.started(e2, 'deploy'))).toBe(true);
+    gates.open(e2, 'deploy');
+    expect((await api.waitFor(e2)).status).toBe('Succeeded');
+    expect(gates.started(e1, 'deploy')).toBe(false);
+  });
+
+  it('in QUEUED mode let the waiting executions in one by one, in order, when enabled', async () => {
+    const name = uniqueName('transition-q');
+    const gates = new Gates();
+    await api.pipeline({
+      name,
+      executionMode: 'QUEUED',
+      stages: [
+        { name: 'Deploy', actions: [{ name: 'ship', type: 'command', run: gates.script('deploy', { sleep: 0.2 }) }] },
+      ],
+    });
+    await api.as('bob').put(`/pipelines/${name}/transitions/Deploy`, { enabled: false, reason: 'maintenance window' });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      ids.push(await api.trigger(name));
+      await poll(async () => (await stageState(name, 'Deploy')).inbound.length).toBe(i + 1);
+    }
+    expect((await stageState(name, 'Deploy')).inbound.map((w) => [w.executionId, w.waitingFor])).toEqual(
+      ids.map((id) => [id, 'TRANSITION']),
+    );
+    await api.as('bob').put(`/pipelines/${name}/transitions/Deploy`, { enabled: true });
+    for (const id of ids) expect((await api.waitFor(id)).status).toBe('Succeeded');
+    expect(gates.intervals('deploy').map((i) => i.executionId)).toEqual(ids);
+    expect(disjoint(gates.intervals('deploy'))).toBe(true);
+  });
+
+  it('are validated: reason required, known stage, operators only, not on PARALLEL pipelines', async () => {
+    const name = uniqueName('transition-bad');
+    const gates = new Gates();
+    await api.pipeline(twoStages(name, gates, 'SUPERSEDED'));
+    const noReason = await api.as('bob').put(`/pipelines/${name}/transitions/Deploy`, { enabled: false });
+    expect(noReason.status).toBe(400);
+    expect((noReason.body as { errors: { path: string }[] }).errors[0]!.path).toBe('reason');
+    expect((await api.as('bob').put(`/pipelines/${name}/transitions/Nope`, { enabled: true })).status).toBe(404);
+    expect((await api.as('carol').put(`/pipelines/${name}/transitions/Deploy`, { enabled: true })).status).toBe(403);
+    await api.pipeline({ ...twoStages(name, gates, 'PARALLEL') });
+    const parallel = await api.as('bob').put(`/pipelines/${name}/transitions/Deploy`, { enabled: false, reason: 'x' });
+    expect(parallel.status).toBe(409);
+  });
+});
+
+describe('locks are never leaked', () => {
+  it('a terminated holder loses its lock within 15 seconds and the waiting one enters', async () => {
+    const name = uniqueName('terminated');
+    const gates = new Gates();
+    await api.pipeline(twoStages(name, gates, 'QUEUED'));
+    const e1 = await api.trigger(name);
+    await poll(() => Promise.resolve(gates.started(e1, 'deploy'))).toBe(true);
+    const e2 = await api.trigger(name);
+    await poll(async () => (await stageState(name, 'Deploy')).inbound.map((w) => w.executionId)).toEqual([e2]);
+
+    const terminatedAt = Date.now();
+    await client.workflow.getHandle(e1).terminate('test: ended from outside Paso');
+    await expect
+      .poll(async () => (await stageState(name, 'Deploy')).lockedBy, { timeout: 15_000, interval: 200 })
+      .toBe(e2);
+    expect(Date.now() - terminatedAt).toBeLessThan(15_000);
+    gates.open(e2, 'deploy');
+    expect((await api.waitFor(e2)).status).toBe('Succeeded');
+    const listed = await api.get<{ executionId: string; status: string }[]>(`/pipelines/${name}/executions`);
+    expect(listed.body.find((e) => e.executionId === e1)?.status).toBe('Cancelled');
+  });
+});
+
+describe('changing the pipeline while executions run', () => {
+  it('QUEUED → SUPERSEDED keeps only the newest waiting execution; running ones finish on their version', async () => {
+    const name = uniqueName('mode-change');
+    const gates = new Gates();
+    await api.pipeline(twoStages(name, gates, 'QUEUED'));
+    const e1 = await api.trigger(name);
+    await poll(() => Promise.resolve(gates.started(e1, 'deploy'))).toBe(true);
+    const waiting: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      waiting.push(await api.trigger(name));
+      await poll(async () => (await stageState(name, 'Deploy')).inbound.length).toBe(i + 1);
+    }
+    expect(await api.pipeline(twoStages(name, gates, 'SUPERSEDED'))).toBe(2);
+    const [w1, w2, w3] = waiting;
+    expect((await api.waitFor(w1!, ['Superseded'])).status).toBe('Superseded');
+    expect((await api.waitFor(w2!, ['Superseded'])).status).toBe('Superseded');
+    gates.open(e1, 'deploy');
+    const first: ExecutionView = await api.waitFor(e1);
+    expect(first).toMatchObject({ status: 'Succeeded', pipelineVersion: 1 });
+    await poll(() => Promise.resolve(gates.started(w3!, 'deploy'))).toBe(true);
+    gates.open(w3!, 'deploy');
+    expect((await api.waitFor(w3!)).status).toBe('Succeeded');
+  });
+});
