@@ -4,15 +4,19 @@
  */
 import type { CommandDeps, RunCommandInput } from './command.js';
 import { runCommand } from './command.js';
+import type { ScheduleDeps, SyncSchedulesInput, TriggerScheduledInput } from './schedules.js';
+import { syncSchedules, triggerScheduled } from './schedules.js';
 import type { WatchDeps, WatchExecutionsInput } from './watch.js';
 import { watchExecutions } from './watch.js';
 
-export type ActivityDeps = CommandDeps & WatchDeps;
+export type ActivityDeps = CommandDeps & WatchDeps & ScheduleDeps;
 
 export function createActivities(deps: ActivityDeps) {
   return {
     runCommand: (input: RunCommandInput) => runCommand(deps, input),
     watchExecutions: (input: WatchExecutionsInput) => watchExecutions(deps, input),
+    syncSchedules: (input: SyncSchedulesInput) => syncSchedules(deps, input),
+    triggerScheduled: (input: TriggerScheduledInput) => triggerScheduled(deps, input),
   };
 }
 

@@ -113,7 +113,12 @@ export class Paso {
   }
 
   /** Starts an execution, or finds the one this idempotency key already started. */
-  async trigger(pipeline: string, body: TriggerBody, by: string): Promise<TriggerResult> {
+  async trigger(
+    pipeline: string,
+    body: TriggerBody,
+    by: string,
+    type: 'manual' | 'schedule' = 'manual',
+  ): Promise<TriggerResult> {
     const request = { variables: body.variables ?? {}, sourceRevisions: body.sourceRevisions ?? {} };
     const allocated = await this.client.workflow
       .getHandle(coordinatorWorkflowId(pipeline))
@@ -127,7 +132,7 @@ export class Paso {
       definition: allocated.definition,
       variables: { ...allocated.definition.variables, ...request.variables },
       sourceRevisions: request.sourceRevisions,
-      trigger: { type: 'manual', by, at: new Date().toISOString() },
+      trigger: { type, by, at: new Date().toISOString() },
     };
     // Starting is idempotent too: a retry after a crash between allocation and start finds the workflow.
     const handle = await this.client.workflow.start<typeof execution>('execution', {

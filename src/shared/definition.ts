@@ -2,6 +2,7 @@
  * The pipeline definition format (CONTRACT.md section 2). This is the one place it is described: request
  * validation, the OpenAPI document and the TypeScript types all come from these schemas.
  */
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 
 export const PIPELINE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -115,10 +116,26 @@ const checkActionSchema = z.discriminatedUnion('type', [commandActionSchema], {
       : undefined,
 });
 
+/** Standard five-field cron (minute hour day-of-month month day-of-week), evaluated in UTC by Temporal. */
+const cronSchema = z
+  .string()
+  .max(200)
+  .superRefine((cron, ctx) => {
+    if (cron.trim().split(/\s+/).length !== 5) {
+      ctx.addIssue({ code: 'custom', message: 'five fields: minute hour day-of-month month day-of-week' });
+      return;
+    }
+    try {
+      CronExpressionParser.parse(cron);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `not a valid cron expression: ${(err as Error).message}` });
+    }
+  });
+
 export const triggerSchema = z
   .object({
     type: z.literal('schedule'),
-    cron: z.string().min(9).max(200),
+    cron: cronSchema,
   })
   .strict();
 

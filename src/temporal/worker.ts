@@ -38,6 +38,7 @@ export async function createPasoWorker(options: PasoWorkerOptions): Promise<Work
       killGraceMs: 2_000,
       heartbeatMs: 2_000,
       client: options.client,
+      taskQueue: options.taskQueue,
       watchIntervalMs: 3_000,
       watchMaxRunMs: 60 * 60_000,
     }),

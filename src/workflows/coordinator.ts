@@ -61,6 +61,13 @@ const { watchExecutions } = proxyActivities<Activities>({
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
 
+const { syncSchedules } = proxyActivities<Activities>({
+  summary: 'create, update or delete the pipeline schedules',
+  startToCloseTimeout: '30s',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { maximumAttempts: 5 },
+});
+
 export async function coordinator(input: CoordinatorInput): Promise<void> {
   const now = () => new Date().toISOString();
   const state = input.restored
@@ -96,11 +103,15 @@ export async function coordinator(input: CoordinatorInput): Promise<void> {
 
   setHandler(
     putDefinitionUpdate,
-    ({ definition, by }) => {
+    async ({ definition, by }) => {
       const wasDeleted = state.deleted;
+      const previousCount = wasDeleted ? 0 : state.snapshot().definition.triggers.length;
       const { result, effects } = state.putDefinition(definition, by, now());
       if (wasDeleted) publish();
       dispatch(effects);
+      if (result.changed || result.created) {
+        await syncSchedules({ pipeline: name, triggers: definition.triggers, previousCount });
+      }
       return result;
     },
     {
@@ -127,9 +138,11 @@ export async function coordinator(input: CoordinatorInput): Promise<void> {
   });
   setHandler(
     deletePipelineUpdate,
-    ({ by }) => {
+    async ({ by }) => {
+      const previousCount = state.snapshot().definition.triggers.length;
       state.markDeleted(by, now());
       publish();
+      await syncSchedules({ pipeline: name, triggers: [], previousCount });
     },
     { validator: (_request) => refuseIfDeleted() },
   );

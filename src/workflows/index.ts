@@ -2,3 +2,4 @@
 export { coordinator } from './coordinator.js';
 export type { CoordinatorInput } from './coordinator.js';
 export { execution } from './execution.js';
+export { scheduledTrigger } from './scheduled-trigger.js';

@@ -129,3 +129,13 @@ describe('the pipeline definition schema', () => {
     expect(pathsOf({ ...contractExample, variables: { 'BAD-NAME': 'x' } })).toEqual(['variables.BAD-NAME']);
   });
 });
+
+describe('schedule triggers', () => {
+  const withCron = (cron: string) => ({ ...contractExample, triggers: [{ type: 'schedule', cron }] });
+  it('accept a five-field cron', () => {
+    expect(pathsOf(withCron('0 3 * * 1-5'))).toEqual([]);
+  });
+  it.each(['0 3 * *', '61 * * * *', 'every day', '* * * * * *'])('refuse %s with its path', (cron) => {
+    expect(pathsOf(withCron(cron))).toEqual(['triggers[0].cron']);
+  });
+});
