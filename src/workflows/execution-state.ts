@@ -104,6 +104,15 @@ export class ExecutionState {
     });
   }
 
+  /** What was running when the execution was cancelled from outside Paso did not finish. */
+  abandonRunning(at: string): void {
+    for (const stage of this.v.stages) {
+      for (const a of stage.actions)
+        if (a.status === 'InProgress') Object.assign(a, { status: 'Abandoned', endedAt: at });
+      if (stage.status === 'InProgress') Object.assign(stage, { status: 'Stopped', endedAt: at });
+    }
+  }
+
   finish(status: ExecutionStatus, at: string, error: string | null = null): void {
     Object.assign(this.v, { status, endedAt: at, error, waiting: null });
   }

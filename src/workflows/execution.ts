@@ -8,8 +8,10 @@ import {
   ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   getExternalWorkflowHandle,
+  isCancellation,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -28,6 +30,7 @@ import {
   stageGrantedSignal,
   stageWaitSignal,
   supersededSignal,
+  withdrawSignal,
 } from '../shared/messages.js';
 import { coordinatorWorkflowId, PasoPipeline, PasoStage, PasoStatus } from '../shared/temporal.js';
 import type { CommandOutcome } from './execution-state.js';
@@ -61,30 +64,47 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   };
   publish();
 
-  let failure: string | null = null;
-  for (const stage of input.definition.stages) {
-    if (locked && !(await enterStage(stage.name))) break;
-    state.stageStarted(stage.name, now());
-    publish();
-    failure = await runStage(stage);
-    state.stageEnded(stage.name, failure ? 'Failed' : 'Succeeded', now());
-    if (locked) {
-      const outcome = failure ? 'Failed' : 'Succeeded';
-      await coordinator.signal(leaveStageSignal, { executionId: input.executionId, stage: stage.name, outcome });
+  try {
+    await runStages();
+  } catch (err) {
+    // Cancelled from the Temporal UI or CLI: give back the lock at once rather than wait for the watcher.
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(async () => {
+        if (locked) await coordinator.signal(withdrawSignal, { executionId: input.executionId });
+        state.abandonRunning(now());
+        state.finish('Cancelled', now(), 'cancelled from Temporal');
+        publish();
+      });
     }
-    if (failure) break;
+    throw err;
   }
-  if (superseded) {
-    state.finish('Superseded', now());
-    setCurrentDetails('Superseded by a newer execution');
-  } else {
-    state.finish(failure ? 'Failed' : 'Succeeded', now(), failure);
-    setCurrentDetails(failure ? `Failed: ${failure}` : 'Succeeded');
-  }
-  publish();
 
   await condition(allHandlersFinished);
   return state.view();
+
+  async function runStages(): Promise<void> {
+    let failure: string | null = null;
+    for (const stage of input.definition.stages) {
+      if (locked && !(await enterStage(stage.name))) break;
+      state.stageStarted(stage.name, now());
+      publish();
+      failure = await runStage(stage);
+      state.stageEnded(stage.name, failure ? 'Failed' : 'Succeeded', now());
+      if (locked) {
+        const outcome = failure ? 'Failed' : 'Succeeded';
+        await coordinator.signal(leaveStageSignal, { executionId: input.executionId, stage: stage.name, outcome });
+      }
+      if (failure) break;
+    }
+    if (superseded) {
+      state.finish('Superseded', now());
+      setCurrentDetails('Superseded by a newer execution');
+    } else {
+      state.finish(failure ? 'Failed' : 'Succeeded', now(), failure);
+      setCurrentDetails(failure ? `Failed: ${failure}` : 'Succeeded');
+    }
+    publish();
+  }
 
   /** Asks the coordinator for the stage's lock and waits for it; false when a newer execution superseded this one. */
   async function enterStage(stage: string): Promise<boolean> {
@@ -155,6 +175,7 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
       state.commandOutcome(stage.name, action.name, outcome);
       return null;
     } catch (err) {
+      if (isCancellation(err)) throw err;
       const cause = err instanceof ActivityFailure ? err.cause : undefined;
       if (cause instanceof ApplicationFailure) {
         const outcome = cause.details?.[0] as CommandOutcome | undefined;

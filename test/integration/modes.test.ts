@@ -244,6 +244,60 @@ describe('locks are never leaked', () => {
   });
 });
 
+describe('executions ended from outside Paso', () => {
+  it('a cancelled holder gives its lock back at once and shows Cancelled, its command abandoned', async () => {
+    const name = uniqueName('cancelled');
+    const gates = new Gates();
+    await api.pipeline(twoStages(name, gates, 'SUPERSEDED'));
+    const e1 = await api.trigger(name);
+    await poll(() => Promise.resolve(gates.started(e1, 'deploy'))).toBe(true);
+    const e2 = await api.trigger(name);
+    await poll(async () => (await api.execution(e2)).waiting?.for).toBe('STAGE_LOCK');
+    await client.workflow.getHandle(e1).cancel();
+    await poll(() => Promise.resolve(gates.started(e2, 'deploy'))).toBe(true);
+    const cancelled = await api.waitFor(e1, ['Cancelled']);
+    expect(cancelled.stages[1]).toMatchObject({ status: 'Stopped', actions: [{ status: 'Abandoned' }] });
+    expect(gates.intervals('deploy').find((i) => i.executionId === e1)!.end).toBe(Infinity); // killed, never ended
+    gates.open(e2, 'deploy');
+    expect((await api.waitFor(e2)).status).toBe('Succeeded');
+  });
+
+  it('a reset holder keeps its lock and, run again, releases it to the waiting one', async () => {
+    const name = uniqueName('reset');
+    const gates = new Gates();
+    await api.pipeline(twoStages(name, gates, 'QUEUED'));
+    const e1 = await api.trigger(name);
+    await poll(() => Promise.resolve(gates.started(e1, 'deploy'))).toBe(true);
+    const e2 = await api.trigger(name);
+    await poll(async () => (await stageState(name, 'Deploy')).inbound.map((w) => w.executionId)).toEqual([e2]);
+
+    // Reset e1 to its first workflow task, as `temporal workflow reset --type FirstWorkflowTask` does.
+    const handle = client.workflow.getHandle(e1);
+    const history = await handle.fetchHistory();
+    const firstTask = history.events!.find((e) => e.workflowTaskCompletedEventAttributes)!;
+    const { runId } = await handle.describe();
+    await client.workflowService.resetWorkflowExecution({
+      namespace: 'default',
+      workflowExecution: { workflowId: e1, runId },
+      workflowTaskFinishEventId: firstTask.eventId,
+      reason: 'test: reset from outside Paso',
+      requestId: `${e1}-reset`,
+    });
+    // The new run passes Build again and finds Deploy's lock still its own.
+    await poll(() =>
+      Promise.resolve(
+        gates.events().filter((e) => e.executionId === e1 && e.label === 'deploy' && e.what === 'start').length,
+      ),
+    ).toBe(2);
+    expect((await stageState(name, 'Deploy')).lockedBy).toBe(e1);
+    gates.open(e1, 'deploy');
+    expect((await api.waitFor(e1)).status).toBe('Succeeded');
+    await poll(() => Promise.resolve(gates.started(e2, 'deploy'))).toBe(true);
+    gates.open(e2, 'deploy');
+    expect((await api.waitFor(e2)).status).toBe('Succeeded');
+  });
+});
+
 describe('changing the pipeline while executions run', () => {
   it('QUEUED → SUPERSEDED keeps only the newest waiting execution; running ones finish on their version', async () => {
     const name = uniqueName('mode-change');
