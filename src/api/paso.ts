@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
+import { isGrpcServiceError, WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
 import type { PipelineDefinition } from '../shared/definition.js';
 import type { ExecutionInput } from '../shared/execution.js';
 import { parseExecutionId } from '../shared/execution.js';
@@ -41,6 +41,9 @@ export interface TriggerResult {
 }
 
 export class Paso {
+  /** Temporal admits 10 in-flight Updates per workflow; this process keeps well under that per coordinator. */
+  private readonly updateSlots = new KeyedSemaphore(4);
+
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
@@ -120,11 +123,14 @@ export class Paso {
     type: 'manual' | 'schedule' = 'manual',
   ): Promise<TriggerResult> {
     const request = { variables: body.variables ?? {}, sourceRevisions: body.sourceRevisions ?? {} };
-    const allocated = await this.client.workflow
-      .getHandle(coordinatorWorkflowId(pipeline))
-      .executeUpdate(allocateExecutionUpdate, {
-        args: [{ by, idempotencyKey: body.idempotencyKey, requestDigest: digest(request) }],
-      });
+    const coordinator = this.client.workflow.getHandle(coordinatorWorkflowId(pipeline));
+    const allocated = await this.updateSlots.run(pipeline, () =>
+      retryWhileBusy(() =>
+        coordinator.executeUpdate(allocateExecutionUpdate, {
+          args: [{ by, idempotencyKey: body.idempotencyKey, requestDigest: digest(request) }],
+        }),
+      ),
+    );
     const input: ExecutionInput = {
       executionId: allocated.executionId,
       pipeline,
@@ -167,6 +173,50 @@ export class Paso {
     // Execution numbers grow with time, so they order executions by when they were triggered.
     found.sort((a, b) => (parseExecutionId(b.executionId)?.n ?? 0) - (parseExecutionId(a.executionId)?.n ?? 0));
     return found.slice(0, options.limit);
+  }
+}
+
+/**
+ * Runs `fn`, and again after a short, growing, jittered pause while Temporal answers RESOURCE_EXHAUSTED (too
+ * many in-flight Updates on one workflow, e.g. from several gateways at once): the Update is quick, so a
+ * slot frees up within milliseconds. Gives up after about two seconds.
+ */
+async function retryWhileBusy<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isResourceExhausted(err) || attempt >= 12) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(400, 10 * 2 ** attempt) * (0.5 + Math.random())));
+    }
+  }
+}
+
+function isResourceExhausted(err: unknown): boolean {
+  const RESOURCE_EXHAUSTED = 8;
+  const candidates = [err, (err as { cause?: unknown })?.cause];
+  return candidates.some((e) => isGrpcServiceError(e) && Number(e.code) === RESOURCE_EXHAUSTED);
+}
+
+/** At most `limit` concurrent runs per key; the others wait their turn in order. */
+class KeyedSemaphore {
+  private readonly queues = new Map<string, { running: number; waiting: (() => void)[] }>();
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    let q = this.queues.get(key);
+    if (!q) this.queues.set(key, (q = { running: 0, waiting: [] }));
+    if (q.running >= this.limit) await new Promise<void>((resolve) => q.waiting.push(resolve));
+    q.running += 1;
+    try {
+      return await fn();
+    } finally {
+      q.running -= 1;
+      const next = q.waiting.shift();
+      if (next) next();
+      else if (q.running === 0) this.queues.delete(key);
+    }
   }
 }
 

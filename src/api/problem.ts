@@ -35,6 +35,8 @@ export class HttpProblem extends Error {
     detail: string,
     readonly errors?: FieldError[],
     readonly extra: Record<string, unknown> = {},
+    /** Seconds, sent as Retry-After. */
+    readonly retryAfter?: number,
   ) {
     super(detail);
   }
@@ -56,6 +58,7 @@ const STATUS_OF_FAILURE: Record<string, number> = {
 const GRPC_UNAVAILABLE = 14;
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_NOT_FOUND = 5;
+const GRPC_RESOURCE_EXHAUSTED = 8;
 
 /** Turns any error into the problem users see. Unknown errors are 500s: they are bugs, and are logged. */
 export function toProblem(err: unknown): HttpProblem {
@@ -73,6 +76,9 @@ export function toProblem(err: unknown): HttpProblem {
     const code = isGrpcServiceError(err) ? err.code : (err as { cause: { code: number } }).cause.code;
     if (code === GRPC_NOT_FOUND) return new HttpProblem(404, 'not found');
     if (code === GRPC_UNAVAILABLE) return new HttpProblem(503, 'Temporal is unreachable');
+    if (code === GRPC_RESOURCE_EXHAUSTED) {
+      return new HttpProblem(503, 'Temporal is busy with this pipeline; try again in a moment', undefined, {}, 1);
+    }
     if (code === GRPC_DEADLINE_EXCEEDED)
       return new HttpProblem(503, 'Temporal did not answer in time; is a worker running?');
   }
@@ -94,6 +100,7 @@ function isBodyParserError(err: unknown): err is Error & { type: string; status:
 export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const problem = toProblem(err);
   if (problem.status >= 500 && problem.status !== 503) console.error(`${req.method} ${req.originalUrl}:`, err);
+  if (problem.retryAfter !== undefined) res.set('Retry-After', String(problem.retryAfter));
   res
     .status(problem.status)
     .type('application/problem+json')
