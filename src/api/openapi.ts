@@ -4,6 +4,7 @@ import { createDocument } from 'zod-openapi';
 import type { ZodOpenApiOperationObject, ZodOpenApiResponsesObject } from 'zod-openapi';
 import { pipelineDefinitionSchema } from '../shared/definition.js';
 import {
+  decisionResult,
   executionParams,
   executionSummary,
   executionViewSchema,
@@ -17,6 +18,8 @@ import {
   transitionParams,
   problemSchema,
   putPipelineResult,
+  retryBody,
+  stopBody,
   triggerBody,
   triggerResult,
 } from './schemas.js';
@@ -153,6 +156,22 @@ export function openApiDocument(): object {
           summary: 'An execution',
           requestParams: { path: executionParams },
           responses: { '200': json(executionViewSchema, 'The execution'), ...errors(404) },
+        }),
+      },
+      '/executions/{id}/stop': {
+        post: secured({
+          summary: 'Stop and wait (abandon: false) or stop and abandon (operator); abandon may follow wait',
+          requestParams: { path: executionParams },
+          requestBody: { content: { 'application/json': { schema: stopBody } } },
+          responses: { '202': json(decisionResult, 'Stopping'), ...errors(400, 404, 409) },
+        }),
+      },
+      '/executions/{id}/retry': {
+        post: secured({
+          summary: 'Retry the failed or stopped stage: its failed actions, or all of them (operator)',
+          requestParams: { path: executionParams },
+          requestBody: { content: { 'application/json': { schema: retryBody } } },
+          responses: { '202': json(decisionResult, 'Retrying'), ...errors(400, 404, 409) },
         }),
       },
       '/executions/{id}/logs/{stage}/{action}': {

@@ -4,7 +4,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { isGrpcServiceError, WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  isGrpcServiceError,
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { PipelineDefinition } from '../shared/definition.js';
 import type { ExecutionInput } from '../shared/execution.js';
 import { parseExecutionId } from '../shared/execution.js';
@@ -18,8 +24,11 @@ import {
   pipelineQuery,
   pipelineStateQuery,
   putDefinitionUpdate,
+  retryUpdate,
   setTransitionUpdate,
+  stopUpdate,
 } from '../shared/messages.js';
+import type { RetryInput, StopInput } from '../shared/messages.js';
 import type { PipelineState, StageState } from '../shared/pipeline-state.js';
 import { coordinatorWorkflowId, executionWorkflowId, PasoPipeline, PasoStage, PasoStatus } from '../shared/temporal.js';
 import { stableJson } from '../workflows/json.js';
@@ -158,6 +167,36 @@ export class Paso {
     return { executionId: input.executionId, status: asStatus(status), created: false };
   }
 
+  async stop(executionId: string, request: Omit<StopInput, 'by'>, by: string): Promise<ExecutionView> {
+    return this.updateExecution(executionId, stopUpdate, { ...request, by });
+  }
+
+  async retry(executionId: string, request: Omit<RetryInput, 'by'>, by: string): Promise<ExecutionView> {
+    return this.updateExecution(executionId, retryUpdate, { ...request, by });
+  }
+
+  /**
+   * Sends a person's decision to an execution. Its validators refuse what is not allowed now (409); an
+   * execution whose workflow has ended (its retry window closed) takes no decision at all (409 too).
+   */
+  private async updateExecution<I>(
+    executionId: string,
+    update: UpdateDefinition<ExecutionView, [I]>,
+    input: I,
+  ): Promise<ExecutionView> {
+    if (!parseExecutionId(executionId)) throw new HttpProblem(404, `no execution "${executionId}"`);
+    const handle = this.client.workflow.getHandle(executionWorkflowId(executionId));
+    try {
+      return await handle.executeUpdate(update, { args: [input] });
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) throw err;
+      const description = await handle.describe(); // a missing execution throws WorkflowNotFoundError: 404
+      if (description.status.name !== 'RUNNING')
+        throw new HttpProblem(409, whyFinal(await handle.query(executionQuery)));
+      throw err;
+    }
+  }
+
   async getExecution(executionId: string): Promise<ExecutionView> {
     if (!parseExecutionId(executionId)) throw new HttpProblem(404, `no execution "${executionId}"`);
     return this.client.workflow.getHandle(executionWorkflowId(executionId)).query(executionQuery);
@@ -218,6 +257,16 @@ class KeyedSemaphore {
       else if (q.running === 0) this.queues.delete(key);
     }
   }
+}
+
+/** Why an execution whose workflow has ended takes no more decisions. */
+function whyFinal(view: ExecutionView): string {
+  if (view.overtakenBy)
+    return `the execution ${view.status}; a newer execution (${view.overtakenBy}) has entered its stage since`;
+  if (view.status === 'Failed' || view.status === 'Stopped') {
+    return `the execution ${view.status} and can no longer be retried (its retry window closed)`;
+  }
+  return `the execution has ended (${view.status})`;
 }
 
 function summarize(wf: WorkflowExecutionInfo): ExecutionSummary {

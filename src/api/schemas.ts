@@ -105,3 +105,17 @@ export const pipelineStateSchema = z
     stages: z.array(stageStateSchema),
   })
   .meta({ id: 'PipelineState' });
+
+export const stopBody = z
+  .object({ abandon: z.boolean().default(false), reason: z.string().trim().min(1).max(1000).optional() })
+  .strict()
+  .meta({ id: 'StopRequest' });
+
+export const retryBody = z
+  .object({ stage: z.string().min(1).max(100), mode: z.enum(['FAILED_ACTIONS', 'ALL_ACTIONS']) })
+  .strict()
+  .meta({ id: 'RetryRequest' });
+
+export const decisionResult = z
+  .object({ executionId: z.string(), status: z.enum(EXECUTION_STATUSES) })
+  .meta({ id: 'DecisionResult' });

@@ -146,6 +146,8 @@ export const pipelineDefinitionSchema = z
     executionMode: z.enum(['SUPERSEDED', 'QUEUED', 'PARALLEL']).default('SUPERSEDED'),
     variables: variablesSchema.default({}),
     rollbackOnFailure: z.boolean().default(false),
+    /** How long a failed or stopped execution can be retried; then its workflow ends. */
+    retryWindowSeconds: seconds.default(7 * DAY),
     check: z
       .array(checkActionSchema)
       .max(50)

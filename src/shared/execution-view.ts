@@ -64,6 +64,14 @@ export const executionViewSchema = z
       }),
     ),
     rollback: z.null(),
+    /** Who stopped the execution, how and why. */
+    stop: z.object({ by: z.string(), abandon: z.boolean(), reason: z.string().nullable(), at: z.string() }).nullable(),
+    /** The stage `POST /executions/:id/retry` would retry, while it can; null otherwise. */
+    retryableStage: z.string().nullable(),
+    /** Until when it can be retried. */
+    retryableUntil: z.string().nullable(),
+    /** SUPERSEDED mode: the newer execution that entered the failed stage since, making this one unretryable. */
+    overtakenBy: z.string().nullable(),
     error: z.string().nullable(),
     startedAt: z.string(),
     endedAt: z.string().nullable(),
@@ -78,3 +86,4 @@ export type ActionStatus = (typeof ACTION_STATUSES)[number];
 export type WaitingFor = NonNullable<ActionView['waitingFor']>;
 export type Trigger = z.infer<typeof triggerInfoSchema>;
 export type ApprovalRecord = z.infer<typeof approvalRecordSchema>;
+export type StopRecord = NonNullable<ExecutionView['stop']>;

@@ -110,6 +110,28 @@ export const supersededSignal = defineSignal<[SupersededInput]>('superseded');
 
 export const executionQuery = defineQuery<ExecutionView>('execution');
 
+export interface StopInput {
+  abandon: boolean;
+  reason?: string;
+  by: string;
+}
+export interface RetryInput {
+  stage: string;
+  mode: 'FAILED_ACTIONS' | 'ALL_ACTIONS';
+  by: string;
+}
+/** Stop and wait (`abandon: false`) or stop and abandon; answered at once, refused when not allowed. */
+export const stopUpdate = defineUpdate<ExecutionView, [StopInput]>('stop');
+/** Retry the failed or stopped stage; answered at once, refused when not retryable. */
+export const retryUpdate = defineUpdate<ExecutionView, [RetryInput]>('retry');
+
+export interface OvertakenInput {
+  stage: string;
+  by: string;
+}
+/** Coordinator → execution (SUPERSEDED mode): a newer execution entered the stage you failed in. */
+export const overtakenSignal = defineSignal<[OvertakenInput]>('overtaken');
+
 /** Error types workflows raise for business reasons; the gateway maps each to one HTTP status. */
 export const ErrorTypes = {
   IdempotencyConflict: 'IdempotencyConflict',

@@ -28,6 +28,7 @@ import {
   deletePipelineUpdate,
   ErrorTypes,
   leaveStageSignal,
+  overtakenSignal,
   pipelineQuery,
   pipelineStateQuery,
   putDefinitionUpdate,
@@ -92,7 +93,8 @@ export async function coordinator(input: CoordinatorInput): Promise<void> {
     for (const effect of effects) {
       signalsInFlight += 1;
       sendEffect(effect)
-        .catch(() => dispatch(state.locks.withdraw(effect.executionId)))
+        // An overtaken execution may have ended long ago (its retry window closed): nothing to free then.
+        .catch(() => effect.type !== 'overtake' && dispatch(state.locks.withdraw(effect.executionId)))
         .finally(() => (signalsInFlight -= 1));
     }
   };
@@ -201,6 +203,8 @@ async function sendEffect(effect: Effect): Promise<void> {
       return execution.signal(stageWaitSignal, { stage: effect.stage, for: effect.for });
     case 'supersede':
       return execution.signal(supersededSignal, { stage: effect.stage, by: effect.by });
+    case 'overtake':
+      return execution.signal(overtakenSignal, { stage: effect.stage, by: effect.by });
   }
 }
 

@@ -12,6 +12,7 @@ import type {
   ExecutionView,
   StageStatus,
   StageView,
+  StopRecord,
 } from '../shared/execution-view.js';
 
 /** What a command leaves behind, whether it succeeded or not. */
@@ -40,6 +41,10 @@ export class ExecutionState {
       waiting: null,
       stages: input.definition.stages.map(blankStage),
       rollback: null,
+      stop: null,
+      retryableStage: null,
+      retryableUntil: null,
+      overtakenBy: null,
       error: null,
       startedAt: at,
       endedAt: null,
@@ -48,6 +53,19 @@ export class ExecutionState {
 
   get status(): ExecutionStatus {
     return this.v.status;
+  }
+
+  get stopRequest(): StopRecord | null {
+    return this.v.stop;
+  }
+
+  get retryableStage(): string | null {
+    return this.v.retryableStage;
+  }
+
+  /** The stage the execution is in now, if any. */
+  get activeStage(): string | null {
+    return this.v.stages.find((s) => s.status === 'InProgress' || s.status === 'Stopping')?.name ?? null;
   }
 
   get ended(): boolean {
@@ -102,6 +120,47 @@ export class ExecutionState {
       exitCode: outcome.exitCode,
       outputTail: outcome.outputTail,
     });
+  }
+
+  /** A stop was asked for: the execution and the stage it is in are Stopping until what runs has ended. */
+  stopping(stop: StopRecord): void {
+    this.v.stop = stop;
+    this.v.status = 'Stopping';
+    const stage = this.v.stages.find((s) => s.status === 'InProgress');
+    if (stage) stage.status = 'Stopping';
+  }
+
+  /** The execution may be retried from `stage` until `until`. */
+  retryable(stage: string, until: string): void {
+    Object.assign(this.v, { retryableStage: stage, retryableUntil: until });
+  }
+
+  notRetryable(overtakenBy: string | null = null): void {
+    Object.assign(this.v, { retryableStage: null, retryableUntil: null });
+    if (overtakenBy) this.v.overtakenBy = overtakenBy;
+  }
+
+  /** A retry begins: the execution is in progress again; the failure and the stop belong to the past. */
+  resume(): void {
+    Object.assign(this.v, {
+      status: 'InProgress',
+      endedAt: null,
+      error: null,
+      stop: null,
+      retryableStage: null,
+      retryableUntil: null,
+    });
+  }
+
+  /** The actions `FAILED_ACTIONS` reruns: those that failed, were abandoned or never ran. */
+  unfinishedActions(stage: string): string[] {
+    return this.stage(stage)
+      .actions.filter((a) => a.status !== 'Succeeded' && a.status !== 'Skipped')
+      .map((a) => a.name);
+  }
+
+  hasStage(stage: string): boolean {
+    return this.v.stages.some((s) => s.name === stage);
   }
 
   /** What was running when the execution was cancelled from outside Paso did not finish. */

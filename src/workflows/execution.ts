@@ -1,52 +1,79 @@
 /**
  * The execution workflow: one per run of a pipeline. It walks the stages in order and, within a stage, the
- * `runOrder` groups in order, the actions of a group in parallel. A command is an activity; a wait is a
- * durable timer. The workflow keeps the user-facing view in {@link ExecutionState} and answers queries
- * from it; search attributes follow its status and stage.
+ * `runOrder` groups in order, the actions of a group in parallel (see `actions.ts`). Before each stage a
+ * locked (non-PARALLEL) execution asks its coordinator for the stage's lock, and gives it back after.
+ *
+ * People act on it through Updates, validated before anything changes: `stop` (wait, or abandon: the
+ * stage's cancellation scope is cancelled, so running commands are killed) and `retry` of the failed or
+ * stopped stage. A failed or stopped execution waits for a retry, hibernating on a durable timer, for the
+ * pipeline's retry window; then its workflow ends. The view users read is kept in {@link ExecutionState}.
  */
 import {
-  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
   condition,
   getExternalWorkflowHandle,
   isCancellation,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
-  sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import type { Action, CommandAction, Stage } from '../shared/definition.js';
+import type { Stage } from '../shared/definition.js';
 import type { ExecutionInput } from '../shared/execution.js';
-import type { ExecutionView } from '../shared/execution-view.js';
+import type { ExecutionStatus, ExecutionView } from '../shared/execution-view.js';
+import type { RetryInput, StopInput } from '../shared/messages.js';
 import {
   ErrorTypes,
   executionQuery,
   leaveStageSignal,
+  overtakenSignal,
   requestStageSignal,
+  retryUpdate,
   stageGrantedSignal,
   stageWaitSignal,
+  stopUpdate,
   supersededSignal,
   withdrawSignal,
 } from '../shared/messages.js';
 import { coordinatorWorkflowId, PasoPipeline, PasoStage, PasoStatus } from '../shared/temporal.js';
-import type { CommandOutcome } from './execution-state.js';
+import type { ActionContext } from './actions.js';
+import { ignoresErrors, runAction } from './actions.js';
 import { ExecutionState, runOrderGroups } from './execution-state.js';
 
-/** Time a worker has beyond the action's own timeout to report back before Temporal gives up on it. */
-const ACTIVITY_SLACK_SECONDS = 60;
+/** Where a run of the stages starts: the first stage, or the retried one (and which of its actions). */
+interface Plan {
+  from: number;
+  only?: Set<string>;
+}
+
+/** How a run of the stages ended; `retryStage` is set when that stage may be retried. */
+interface End {
+  status: Extract<ExecutionStatus, 'Succeeded' | 'Failed' | 'Stopped' | 'Superseded'>;
+  error?: string;
+  retryStage?: string;
+}
 
 export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   const now = () => new Date().toISOString();
   const state = new ExecutionState(input, now());
+  const stages = input.definition.stages;
   const coordinator = getExternalWorkflowHandle(coordinatorWorkflowId(input.pipeline));
   // PARALLEL executions are independent: no locks, no queues, so they never ask the coordinator.
   const locked = input.definition.executionMode !== 'PARALLEL';
   let granted: string | null = null;
   let superseded = false;
+  let stageScope: CancellationScope | null = null;
+  let retryRequest: RetryInput | null = null;
+  const overtaken = new Map<string, string>();
+  const ctx: ActionContext = { input, state, now, abandoning: () => state.stopRequest?.abandon === true };
+
+  const publish = () =>
+    upsertSearchAttributes([
+      { key: PasoPipeline, value: input.pipeline },
+      { key: PasoStatus, value: state.status },
+      { key: PasoStage, value: state.currentStage },
+    ]);
 
   setHandler(executionQuery, () => state.view());
   setHandler(stageGrantedSignal, ({ stage }) => void (granted = stage));
@@ -54,18 +81,47 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     if (granted !== stage) state.inbound(stage, reason);
   });
   setHandler(supersededSignal, () => void (superseded = true));
+  setHandler(overtakenSignal, ({ stage, by }) => {
+    overtaken.set(stage, by);
+    if (state.retryableStage === stage) {
+      state.notRetryable(by);
+      publish();
+    }
+  });
+  setHandler(
+    stopUpdate,
+    ({ abandon, reason, by }) => {
+      state.stopping({ by, abandon, reason: reason ?? null, at: now() });
+      publish();
+      if (abandon) stageScope?.cancel();
+      return state.view();
+    },
+    { validator: (request: StopInput) => validateStop(state, request) },
+  );
+  setHandler(
+    retryUpdate,
+    (request) => {
+      retryRequest = request;
+      return state.view();
+    },
+    { validator: (request: RetryInput) => validateRetry(state, request) },
+  );
 
-  const publish = () => {
-    upsertSearchAttributes([
-      { key: PasoPipeline, value: input.pipeline },
-      { key: PasoStatus, value: state.status },
-      { key: PasoStage, value: state.currentStage },
-    ]);
-  };
   publish();
-
   try {
-    await runStages();
+    let plan: Plan = { from: 0 };
+    for (;;) {
+      const end = await runStages(plan);
+      state.finish(end.status, now(), end.error ?? null);
+      setCurrentDetails(end.error ? `${end.status}: ${end.error}` : end.status);
+      publish();
+      const retry = end.retryStage ? await awaitRetry(end.retryStage) : null;
+      if (!retry) break;
+      const only = retry.mode === 'FAILED_ACTIONS' ? new Set(state.unfinishedActions(retry.stage)) : undefined;
+      plan = { from: stages.findIndex((s) => s.name === retry.stage), only };
+      state.resume();
+      publish();
+    }
   } catch (err) {
     // Cancelled from the Temporal UI or CLI: give back the lock at once rather than wait for the watcher.
     if (isCancellation(err)) {
@@ -82,111 +138,128 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   await condition(allHandlersFinished);
   return state.view();
 
-  async function runStages(): Promise<void> {
-    let failure: string | null = null;
-    for (const stage of input.definition.stages) {
-      if (locked && !(await enterStage(stage.name))) break;
+  async function runStages(plan: Plan): Promise<End> {
+    for (let i = plan.from; i < stages.length; i++) {
+      const stage = stages[i]!;
+      // A stop between stages leaves nothing to retry: no stage failed or was cut short.
+      if (state.stopRequest) return { status: 'Stopped' };
+      if (locked) {
+        const entry = await enterStage(stage.name);
+        if (entry !== 'granted') return { status: entry };
+      }
       state.stageStarted(stage.name, now());
       publish();
-      failure = await runStage(stage);
-      state.stageEnded(stage.name, failure ? 'Failed' : 'Succeeded', now());
+      const result = await runStage(stage, i === plan.from ? plan.only : undefined);
+      state.stageEnded(stage.name, result.status, now());
       if (locked) {
-        const outcome = failure ? 'Failed' : 'Succeeded';
-        await coordinator.signal(leaveStageSignal, { executionId: input.executionId, stage: stage.name, outcome });
+        await coordinator.signal(leaveStageSignal, {
+          executionId: input.executionId,
+          stage: stage.name,
+          outcome: result.status,
+        });
       }
-      if (failure) break;
+      if (result.status !== 'Succeeded') return { ...result, retryStage: stage.name };
     }
-    if (superseded) {
-      state.finish('Superseded', now());
-      setCurrentDetails('Superseded by a newer execution');
-    } else {
-      state.finish(failure ? 'Failed' : 'Succeeded', now(), failure);
-      setCurrentDetails(failure ? `Failed: ${failure}` : 'Succeeded');
-    }
-    publish();
+    return { status: 'Succeeded' };
   }
 
-  /** Asks the coordinator for the stage's lock and waits for it; false when a newer execution superseded this one. */
-  async function enterStage(stage: string): Promise<boolean> {
+  /**
+   * Asks the coordinator for the stage's lock and waits, inbound, for it. A stop while waiting takes the
+   * execution off the waiting list at once (and gives back a lock granted meanwhile).
+   */
+  async function enterStage(stage: string): Promise<'granted' | 'Superseded' | 'Stopped'> {
     granted = null;
     await coordinator.signal(requestStageSignal, { executionId: input.executionId, stage });
-    await condition(() => granted === stage || superseded);
-    return !superseded;
-  }
-
-  /** Runs a stage's groups in order; returns why the stage failed, or null when it succeeded. */
-  async function runStage(stage: Stage): Promise<string | null> {
-    for (const group of runOrderGroups(stage.actions)) {
-      setCurrentDetails(`Stage ${stage.name}: ${group.map((a) => a.name).join(', ')}`);
-      // Every action of a group runs to its end, even when a sibling fails (as in CodePipeline).
-      const results = await Promise.all(
-        group.map(async (action) => ({ action, error: await runAction(stage, action) })),
-      );
-      const fatal = results.filter(({ action, error }) => error && !ignoresErrors(action));
-      if (fatal.length > 0)
-        return fatal.map(({ action, error }) => `${stage.name}/${action.name}: ${error}`).join('; ');
+    await condition(() => granted === stage || superseded || state.stopRequest !== null);
+    if (superseded) return 'Superseded';
+    if (state.stopRequest) {
+      await coordinator.signal(withdrawSignal, { executionId: input.executionId });
+      return 'Stopped';
     }
-    return null;
+    return 'granted';
   }
 
-  /** Runs one action to its end; returns its error, or null when it succeeded. */
-  async function runAction(stage: Stage, action: Action): Promise<string | null> {
-    state.actionStarted(stage.name, action.name, now());
-    let error: string | null = null;
-    switch (action.type) {
-      case 'command':
-        error = await runCommandAction(stage, action);
-        break;
-      case 'wait':
-        await sleep(action.seconds * 1000, { summary: `${stage.name}/${action.name}: wait ${action.seconds}s` });
-        break;
-      default:
-        // Approvals and pauses come with Paso's manual steps; until then they fail loudly, never pass.
-        error = `"${action.type}" actions are not supported by this version of Paso`;
-    }
-    state.actionEnded(stage.name, action.name, error ? 'Failed' : 'Succeeded', now(), error);
-    return error;
-  }
-
-  async function runCommandAction(stage: Stage, action: CommandAction): Promise<string | null> {
-    const { runCommand } = proxyActivities<Activities>({
-      summary: `${stage.name}/${action.name}`,
-      startToCloseTimeout: `${action.timeoutSeconds + ACTIVITY_SLACK_SECONDS}s`,
-      heartbeatTimeout: '15s',
-      cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-      // A command that fails is not retried by Temporal: that is a person's decision. Only a lost worker
-      // (heartbeat timeout) makes Temporal run it again, on another worker.
-      retry: {
-        maximumAttempts: 3,
-        initialInterval: '1s',
-        nonRetryableErrorTypes: [ErrorTypes.CommandFailed, ErrorTypes.CommandTimedOut],
-      },
-    });
+  /** Runs a stage's groups in order (only the `only` actions, on a retry of failed actions). */
+  async function runStage(
+    stage: Stage,
+    only: Set<string> | undefined,
+  ): Promise<{ status: 'Succeeded' | 'Failed' | 'Stopped'; error?: string }> {
+    const scope = new CancellationScope();
+    stageScope = scope;
     try {
-      const outcome = await runCommand({
-        executionId: input.executionId,
-        pipeline: input.pipeline,
-        stage: stage.name,
-        action: action.name,
-        run: action.run,
-        variables: input.variables,
-        timeoutSeconds: action.timeoutSeconds,
+      return await scope.run(async () => {
+        for (const group of runOrderGroups(stage.actions)) {
+          const actions = only ? group.filter((a) => only.has(a.name)) : group;
+          // Stop and wait: what runs finishes, nothing further starts.
+          if (state.stopRequest) break;
+          if (actions.length === 0) continue;
+          setCurrentDetails(`Stage ${stage.name}: ${actions.map((a) => a.name).join(', ')}`);
+          // Every action of a group runs to its end, even when a sibling fails (as in CodePipeline).
+          const results = await Promise.all(
+            actions.map(async (action) => ({ action, error: await runAction(ctx, stage, action) })),
+          );
+          if (state.stopRequest) break;
+          const fatal = results.filter(({ action, error }) => error && !ignoresErrors(action));
+          if (fatal.length > 0) {
+            return {
+              status: 'Failed' as const,
+              error: fatal.map(({ action, error }) => `${stage.name}/${action.name}: ${error}`).join('; '),
+            };
+          }
+        }
+        return { status: state.stopRequest ? ('Stopped' as const) : ('Succeeded' as const) };
       });
-      state.commandOutcome(stage.name, action.name, outcome);
-      return null;
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      const cause = err instanceof ActivityFailure ? err.cause : undefined;
-      if (cause instanceof ApplicationFailure) {
-        const outcome = cause.details?.[0] as CommandOutcome | undefined;
-        if (outcome) state.commandOutcome(stage.name, action.name, outcome);
-        return cause.message;
-      }
-      return cause?.message ?? (err instanceof Error ? err.message : String(err));
+    } finally {
+      stageScope = null;
     }
+  }
+
+  /** Hibernates until a retry of `stage` is asked for, a newer execution overtakes it, or the window closes. */
+  async function awaitRetry(stage: string): Promise<RetryInput | null> {
+    const windowSeconds = input.definition.retryWindowSeconds;
+    const by = overtaken.get(stage);
+    if (by) {
+      state.notRetryable(by);
+      publish();
+      return null;
+    }
+    state.retryable(stage, new Date(Date.now() + windowSeconds * 1000).toISOString());
+    publish();
+    retryRequest = null;
+    await condition(() => retryRequest !== null || state.retryableStage === null, `${windowSeconds}s`);
+    if (retryRequest === null || state.retryableStage === null) {
+      state.notRetryable();
+      publish();
+      return null;
+    }
+    return retryRequest;
   }
 }
 
-function ignoresErrors(action: Action): boolean {
-  return action.type === 'command' && action.onError === 'ignore';
+const ENDED: readonly ExecutionStatus[] = ['Stopped', 'Succeeded', 'Failed', 'Superseded', 'Cancelled'];
+
+function wrongState(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, ErrorTypes.WrongState);
+}
+
+function validateStop(state: ExecutionState, { abandon }: StopInput): void {
+  if (ENDED.includes(state.status)) throw wrongState(`the execution has ended (${state.status})`);
+  if (state.status === 'Stopping' && !abandon) {
+    throw wrongState('the execution is already stopping; only stop-and-abandon may follow');
+  }
+}
+
+function validateRetry(state: ExecutionState, { stage }: RetryInput): void {
+  const view = state.view();
+  if (!state.hasStage(stage)) {
+    throw ApplicationFailure.nonRetryable(`the pipeline has no stage "${stage}"`, ErrorTypes.NotFound);
+  }
+  if (view.status === 'InProgress' || view.status === 'Stopping') throw wrongState('the execution is in progress');
+  if (state.retryableStage === null) {
+    if (view.overtakenBy) {
+      throw wrongState(`a newer execution (${view.overtakenBy}) has entered the failed stage since`);
+    }
+    throw wrongState(`the execution cannot be retried (${view.status})`);
+  }
+  if (stage !== state.retryableStage) throw wrongState(`only stage "${state.retryableStage}" can be retried`);
 }

@@ -10,6 +10,8 @@
  * - A disabled transition holds every arrival in front of its stage; on enabling, the one that waits enters
  *   (QUEUED: the head).
  * - Leaving a stage (success, failure or stop) releases its lock at once and admits the next.
+ * - SUPERSEDED: a newer execution entering a stage where an older one failed or stopped overtakes it: the
+ *   older one can no longer be retried.
  */
 import type { ExecutionMode } from '../shared/definition.js';
 import type { StageState, Transition, WaitReason } from '../shared/pipeline-state.js';
@@ -36,7 +38,8 @@ export interface LockTableData {
 export type Effect =
   | { type: 'grant'; executionId: string; stage: string }
   | { type: 'wait'; executionId: string; stage: string; for: WaitReason }
-  | { type: 'supersede'; executionId: string; stage: string; by: string | null };
+  | { type: 'supersede'; executionId: string; stage: string; by: string | null }
+  | { type: 'overtake'; executionId: string; stage: string; by: string };
 
 export type LeaveOutcome = 'Succeeded' | 'Failed' | 'Stopped';
 
@@ -78,7 +81,7 @@ export class LockTable {
     const s = this.stage(stage);
     if (s.holder === executionId) return [{ type: 'grant', executionId, stage }];
     if (s.inbound.some((w) => w.executionId === executionId)) return [this.waitEffect(stage, executionId)];
-    if (this.canEnterNow(s)) return [this.enter(stage, executionId, n)];
+    if (this.canEnterNow(s)) return this.enter(stage, executionId, n);
 
     const effects: Effect[] = [];
     if (this.data.mode === 'SUPERSEDED' && s.inbound.length > 0) {
@@ -171,7 +174,7 @@ export class LockTable {
     const effects: Effect[] = [];
     while (s.inbound.length > 0 && this.canEnterNow(s, true)) {
       const next = s.inbound.shift()!;
-      effects.push(this.enter(stage, next.executionId, next.n));
+      effects.push(...this.enter(stage, next.executionId, next.n));
     }
     return effects;
   }
@@ -182,11 +185,26 @@ export class LockTable {
     return s.holder === null && (fromQueue || s.inbound.length === 0);
   }
 
-  private enter(stage: string, executionId: string, n: number): Effect {
+  /**
+   * `executionId` enters `stage`. In SUPERSEDED mode an older execution that failed or stopped in this stage
+   * is overtaken: it can no longer be retried.
+   */
+  private enter(stage: string, executionId: string, n: number): Effect[] {
     const s = this.stage(stage);
+    const effects: Effect[] = [];
+    const previous = s.latest;
+    if (
+      this.data.mode === 'SUPERSEDED' &&
+      previous &&
+      previous.n < n &&
+      (previous.status === 'Failed' || previous.status === 'Stopped')
+    ) {
+      effects.push({ type: 'overtake', executionId: previous.executionId, stage, by: executionId });
+    }
     if (this.data.mode !== 'PARALLEL') s.holder = executionId;
     s.latest = { executionId, n, status: 'InProgress' };
-    return { type: 'grant', executionId, stage };
+    effects.push({ type: 'grant', executionId, stage });
+    return effects;
   }
 
   private reason(s: StageData): WaitReason {

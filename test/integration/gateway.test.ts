@@ -222,6 +222,8 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(doc.paths).sort()).toEqual([
       '/executions/{id}',
       '/executions/{id}/logs/{stage}/{action}',
+      '/executions/{id}/retry',
+      '/executions/{id}/stop',
       '/healthz',
       '/openapi.json',
       '/pipelines',

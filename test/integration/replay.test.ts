@@ -72,12 +72,25 @@ describe('replay', () => {
       ],
     });
     const failed = await api.trigger(name, { idempotencyKey: 'one' });
+    expect((await api.waitFor(failed)).status).toBe('Failed');
+    // Another one fails the same way, is fixed and retried: stop and retry belong in the recorded shapes.
+    const retried = await api.trigger(name, { idempotencyKey: 'two' });
+    await api.waitFor(retried, ['Failed']);
+    writeFileSync(`${dir}/go`, '');
+    expect(
+      (await api.as('bob').post(`/executions/${retried}/retry`, { stage: 'Deploy', mode: 'FAILED_ACTIONS' })).status,
+    ).toBe(202);
+    expect((await api.waitFor(retried, ['Succeeded'])).status).toBe('Succeeded');
     await api.pipeline({ name, stages: [{ name: 'Only', actions: [{ name: 'x', type: 'command', run: 'true' }] }] });
     const succeeded = await api.trigger(name);
-    expect((await api.waitFor(failed)).status).toBe('Failed');
     expect((await api.waitFor(succeeded)).status).toBe('Succeeded');
 
-    const ids = [executionWorkflowId(failed), executionWorkflowId(succeeded), coordinatorWorkflowId(name)];
+    const ids = [
+      executionWorkflowId(failed),
+      executionWorkflowId(succeeded),
+      coordinatorWorkflowId(name),
+      executionWorkflowId(retried),
+    ];
     const histories = await Promise.all(
       ids.map(async (workflowId) => ({
         workflowId,
@@ -89,7 +102,7 @@ describe('replay', () => {
     if (process.env.PASO_RECORD_HISTORIES) {
       // The CLI writes the JSON form that Temporal's tools and `Worker.runReplayHistories` read.
       const cli = await resolveTemporalCli();
-      const labels = ['execution-failed', 'execution-succeeded', 'coordinator'];
+      const labels = ['execution-failed', 'execution-succeeded', 'coordinator', 'execution-retried'];
       for (const [i, workflowId] of ids.entries()) {
         const address = inject('temporalAddress');
         const { stdout } = await execa(cli, ['workflow', 'show', '-w', workflowId, '--address', address, '-o', 'json']);

@@ -48,12 +48,41 @@ describe('SUPERSEDED mode', () => {
     const t = LockTable.create('SUPERSEDED', ['Deploy']);
     req(t, 'web-1');
     req(t, 'web-2');
-    expect(t.leave('web-1', 'Deploy', 'Failed')).toEqual([grant('web-2')]);
+    // web-2 enters the stage web-1 failed in: web-1 can no longer be retried.
+    expect(t.leave('web-1', 'Deploy', 'Failed')).toEqual([
+      { type: 'overtake', executionId: 'web-1', stage: 'Deploy', by: 'web-2' },
+      grant('web-2'),
+    ]);
     expect(t.leave('web-2', 'Deploy', 'Stopped')).toEqual([]);
     expect(t.view('Deploy')).toMatchObject({
       lockedBy: null,
       latestExecution: { executionId: 'web-2', status: 'Stopped' },
     });
+  });
+});
+
+describe('overtaking a failed execution (SUPERSEDED)', () => {
+  it('tells an older execution that failed or stopped in a stage when a newer one enters it', () => {
+    const t = LockTable.create('SUPERSEDED', ['Deploy']);
+    req(t, 'web-1');
+    t.leave('web-1', 'Deploy', 'Failed');
+    expect(req(t, 'web-2')).toEqual([
+      { type: 'overtake', executionId: 'web-1', stage: 'Deploy', by: 'web-2' },
+      grant('web-2'),
+    ]);
+    t.leave('web-2', 'Deploy', 'Succeeded');
+    expect(req(t, 'web-3')).toEqual([grant('web-3')]);
+  });
+
+  it('does not overtake in QUEUED mode, nor when the failed one itself retries', () => {
+    const q = LockTable.create('QUEUED', ['Deploy']);
+    req(q, 'web-1');
+    q.leave('web-1', 'Deploy', 'Failed');
+    expect(req(q, 'web-2')).toEqual([grant('web-2')]);
+    const t = LockTable.create('SUPERSEDED', ['Deploy']);
+    req(t, 'web-1');
+    t.leave('web-1', 'Deploy', 'Stopped');
+    expect(req(t, 'web-1')).toEqual([grant('web-1')]);
   });
 });
 

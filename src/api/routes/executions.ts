@@ -3,10 +3,10 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Router } from 'express';
 import { actionLogPath } from '../../data-dir.js';
-import { requireRole } from '../auth.js';
+import { currentUser, requireRole } from '../auth.js';
 import type { Paso } from '../paso.js';
 import { HttpProblem } from '../problem.js';
-import { executionParams, logParams } from '../schemas.js';
+import { executionParams, logParams, retryBody, stopBody } from '../schemas.js';
 import { parse } from '../validate.js';
 
 export function executionsRouter(paso: Paso, dataDir: string): Router {
@@ -15,6 +15,20 @@ export function executionsRouter(paso: Paso, dataDir: string): Router {
   router.get('/:id', requireRole('viewer'), async (req, res) => {
     const { id } = parse(executionParams, req.params, 'params');
     res.json(await paso.getExecution(id));
+  });
+
+  router.post('/:id/stop', requireRole('operator'), async (req, res) => {
+    const { id } = parse(executionParams, req.params, 'params');
+    const body = parse(stopBody, req.body ?? {}, 'body');
+    const view = await paso.stop(id, body, currentUser(req).name);
+    res.status(202).json({ executionId: view.executionId, status: view.status });
+  });
+
+  router.post('/:id/retry', requireRole('operator'), async (req, res) => {
+    const { id } = parse(executionParams, req.params, 'params');
+    const body = parse(retryBody, req.body, 'body');
+    const view = await paso.retry(id, body, currentUser(req).name);
+    res.status(202).json({ executionId: view.executionId, status: view.status });
   });
 
   router.get('/:id/logs/:stage/:action', requireRole('viewer'), async (req, res) => {
