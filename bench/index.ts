@@ -100,6 +100,7 @@ async function main() {
       heartbeatMs: 2_000,
       client,
       taskQueue: 'bench-bare',
+      pasoOptions: { notificationUrl: null, publicUrl: '' },
       watchIntervalMs: 3_000,
       watchMaxRunMs: 60_000,
     }),

@@ -53,6 +53,7 @@ const fileSchema = z
       })
       .strict()
       .optional(),
+    notifications: z.object({ url: z.url() }).strict().optional(),
     talkback: z
       .array(z.object({ name: z.string().min(1), run: z.string().min(1), allowed: principals }).strict())
       .default([]),
@@ -84,6 +85,10 @@ export interface PasoConfig {
   devUsers: readonly { name: string; token: string; roles: readonly Role[] }[] | null;
   slack: z.output<typeof fileSchema>['slack'];
   talkback: z.output<typeof fileSchema>['talkback'];
+  /** Where manual steps are announced (HTTP POST of a JSON document), if anywhere. */
+  notificationUrl: string | null;
+  /** The gateway's address as people reach it, for links in notifications. */
+  publicUrl: string;
   configFile: string | undefined;
 }
 
@@ -118,6 +123,7 @@ const envSchema = z.object({
   PASO_TEMPORAL_UI_PORT: port(8233),
   PASO_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   TEMPORAL_CLI: z.string().min(1).optional(),
+  PASO_PUBLIC_URL: z.url().optional(),
 });
 
 /** Every environment variable Paso reads (docker-compose.yml is checked against this list). */
@@ -139,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     temporalUiPort: e.PASO_TEMPORAL_UI_PORT,
     taskQueue: e.PASO_TASK_QUEUE,
     temporalCli: e.TEMPORAL_CLI,
+    publicUrl: (e.PASO_PUBLIC_URL ?? `http://${e.PASO_HOST}:${e.PASO_PORT}`).replace(/\/$/, ''),
   };
 
   if (configFile === undefined) {
@@ -148,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       devUsers: DEV_USERS,
       slack: undefined,
       talkback: [],
+      notificationUrl: null,
       configFile: undefined,
     });
   }
@@ -170,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     devUsers: null,
     slack: parsed.data.slack,
     talkback: parsed.data.talkback,
+    notificationUrl: parsed.data.notifications?.url ?? null,
     configFile: file,
   });
 }

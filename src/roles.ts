@@ -31,6 +31,7 @@ export async function startWorkerRole(config: PasoConfig, address: string): Prom
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     dataDir: config.dataDir,
+    pasoOptions: config,
   });
   const running = worker.run();
   console.log(`worker: polling task queue "${config.taskQueue}" on ${address}`);
@@ -93,7 +94,7 @@ export async function startGatewayRole(config: PasoConfig, client: Client): Prom
 
 /** Registers every definition in `dir` (YAML or JSON); unchanged ones keep their version. */
 export async function registerExamples(client: Client, config: PasoConfig, dir: string): Promise<string[]> {
-  const paso = new Paso(client, config.taskQueue);
+  const paso = new Paso(client, config.taskQueue, config);
   const files = (await readdir(dir).catch(() => [])).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();
   const registered: string[] = [];
   for (const file of files) {

@@ -4,6 +4,8 @@
  */
 import type { CommandDeps, RunCommandInput } from './command.js';
 import { runCommand } from './command.js';
+import type { NotifyInput } from './notify.js';
+import { notify } from './notify.js';
 import type { ScheduleDeps, SyncSchedulesInput, TriggerScheduledInput } from './schedules.js';
 import { syncSchedules, triggerScheduled } from './schedules.js';
 import type { WatchDeps, WatchExecutionsInput } from './watch.js';
@@ -17,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     watchExecutions: (input: WatchExecutionsInput) => watchExecutions(deps, input),
     syncSchedules: (input: SyncSchedulesInput) => syncSchedules(deps, input),
     triggerScheduled: (input: TriggerScheduledInput) => triggerScheduled(deps, input),
+    notify: (input: NotifyInput) => notify(input),
   };
 }
 

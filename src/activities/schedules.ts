@@ -5,6 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError } from '@temporalio/client';
+import type { PasoOptions } from '../api/paso.js';
 import { Paso } from '../api/paso.js';
 import type { PipelineDefinition } from '../shared/definition.js';
 import { coordinatorWorkflowId } from '../shared/temporal.js';
@@ -13,6 +14,8 @@ import type { scheduledTrigger } from '../workflows/scheduled-trigger.js';
 export interface ScheduleDeps {
   client: Client;
   taskQueue: string;
+  /** The deployment's settings a trigger passes on (notification hook, public URL). */
+  pasoOptions: PasoOptions;
 }
 
 export interface SyncSchedulesInput {
@@ -70,7 +73,7 @@ export interface TriggerScheduledInput {
 }
 
 export async function triggerScheduled(deps: ScheduleDeps, input: TriggerScheduledInput): Promise<string> {
-  const paso = new Paso(deps.client, deps.taskQueue);
+  const paso = new Paso(deps.client, deps.taskQueue, deps.pasoOptions);
   const result = await paso.trigger(input.pipeline, { idempotencyKey: input.firingId }, 'schedule', 'schedule');
   return result.executionId;
 }

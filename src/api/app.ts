@@ -17,11 +17,11 @@ export const BODY_LIMIT = '1mb';
 
 export interface AppDeps {
   client: Client;
-  config: Pick<PasoConfig, 'users' | 'taskQueue' | 'dataDir'>;
+  config: Pick<PasoConfig, 'users' | 'taskQueue' | 'dataDir' | 'notificationUrl' | 'publicUrl'>;
 }
 
 export function createApp({ client, config }: AppDeps): express.Express {
-  const paso = new Paso(client, config.taskQueue);
+  const paso = new Paso(client, config.taskQueue, config);
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');

@@ -4,6 +4,9 @@ import { createDocument } from 'zod-openapi';
 import type { ZodOpenApiOperationObject, ZodOpenApiResponsesObject } from 'zod-openapi';
 import { pipelineDefinitionSchema } from '../shared/definition.js';
 import {
+  approvalBody,
+  resumeBody,
+  trapBody,
   decisionResult,
   executionParams,
   executionSummary,
@@ -172,6 +175,30 @@ export function openApiDocument(): object {
           requestParams: { path: executionParams },
           requestBody: { content: { 'application/json': { schema: retryBody } } },
           responses: { '202': json(decisionResult, 'Retrying'), ...errors(400, 404, 409) },
+        }),
+      },
+      '/executions/{id}/approvals': {
+        post: secured({
+          summary: "Approve or reject a waiting approval (the action's approvers; not the triggerer unless allowed)",
+          requestParams: { path: executionParams },
+          requestBody: { content: { 'application/json': { schema: approvalBody } } },
+          responses: { '200': json(decisionResult, 'Recorded'), ...errors(400, 404, 409) },
+        }),
+      },
+      '/executions/{id}/resume': {
+        post: secured({
+          summary: "Resume a pause (operators, or the pause's allowed users and groups)",
+          requestParams: { path: executionParams },
+          requestBody: { content: { 'application/json': { schema: resumeBody } } },
+          responses: { '200': json(decisionResult, 'Resumed'), ...errors(400, 404, 409) },
+        }),
+      },
+      '/executions/{id}/trap': {
+        post: secured({
+          summary: 'Decide a trapped failure: retry, skip or abort (operator)',
+          requestParams: { path: executionParams },
+          requestBody: { content: { 'application/json': { schema: trapBody } } },
+          responses: { '200': json(decisionResult, 'Decided'), ...errors(400, 404, 409) },
         }),
       },
       '/executions/{id}/logs/{stage}/{action}': {

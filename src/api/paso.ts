@@ -19,6 +19,9 @@ import { EXECUTION_STATUSES } from '../shared/execution-view.js';
 import type { PipelineSnapshot } from '../shared/messages.js';
 import {
   allocateExecutionUpdate,
+  decideApprovalUpdate,
+  decideResumeUpdate,
+  decideTrapUpdate,
   deletePipelineUpdate,
   executionQuery,
   pipelineQuery,
@@ -28,7 +31,7 @@ import {
   setTransitionUpdate,
   stopUpdate,
 } from '../shared/messages.js';
-import type { RetryInput, StopInput } from '../shared/messages.js';
+import type { ApprovalDecision, ResumeDecision, RetryInput, StopInput, TrapDecision } from '../shared/messages.js';
 import type { PipelineState, StageState } from '../shared/pipeline-state.js';
 import { coordinatorWorkflowId, executionWorkflowId, PasoPipeline, PasoStage, PasoStatus } from '../shared/temporal.js';
 import { stableJson } from '../workflows/json.js';
@@ -49,6 +52,12 @@ export interface TriggerResult {
   created: boolean;
 }
 
+/** What a trigger passes on to the execution from the deployment's configuration. */
+export interface PasoOptions {
+  notificationUrl: string | null;
+  publicUrl: string;
+}
+
 export class Paso {
   /** Temporal admits 10 in-flight Updates per workflow; this process keeps well under that per coordinator. */
   private readonly updateSlots = new KeyedSemaphore(4);
@@ -56,6 +65,7 @@ export class Paso {
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
+    private readonly options: PasoOptions = { notificationUrl: null, publicUrl: '' },
   ) {}
 
   async putPipeline(definition: PipelineDefinition, by: string): Promise<PutPipelineResult> {
@@ -148,6 +158,8 @@ export class Paso {
       variables: { ...allocated.definition.variables, ...request.variables },
       sourceRevisions: request.sourceRevisions,
       trigger: { type, by, at: new Date().toISOString() },
+      notificationUrl: this.options.notificationUrl,
+      reviewUrl: this.options.publicUrl ? `${this.options.publicUrl}/executions/${allocated.executionId}` : null,
     };
     // Starting is idempotent too: a retry after a crash between allocation and start finds the workflow.
     const handle = await this.client.workflow.start<typeof execution>('execution', {
@@ -173,6 +185,18 @@ export class Paso {
 
   async retry(executionId: string, request: Omit<RetryInput, 'by'>, by: string): Promise<ExecutionView> {
     return this.updateExecution(executionId, retryUpdate, { ...request, by });
+  }
+
+  approve(executionId: string, decision: ApprovalDecision): Promise<ExecutionView> {
+    return this.updateExecution(executionId, decideApprovalUpdate, decision);
+  }
+
+  resume(executionId: string, decision: ResumeDecision): Promise<ExecutionView> {
+    return this.updateExecution(executionId, decideResumeUpdate, decision);
+  }
+
+  decideTrap(executionId: string, decision: TrapDecision): Promise<ExecutionView> {
+    return this.updateExecution(executionId, decideTrapUpdate, decision);
   }
 
   /**

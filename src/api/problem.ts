@@ -53,6 +53,7 @@ const STATUS_OF_FAILURE: Record<string, number> = {
   [ErrorTypes.InvalidRequest]: 400,
   [ErrorTypes.NotFound]: 404,
   [ErrorTypes.WrongState]: 409,
+  [ErrorTypes.Forbidden]: 403,
 };
 
 const GRPC_UNAVAILABLE = 14;

@@ -119,3 +119,18 @@ export const retryBody = z
 export const decisionResult = z
   .object({ executionId: z.string(), status: z.enum(EXECUTION_STATUSES) })
   .meta({ id: 'DecisionResult' });
+
+const stepRef = { stage: z.string().min(1).max(100), action: z.string().min(1).max(100) };
+const comment = z.string().max(4000).optional();
+export const approvalBody = z
+  .object({ ...stepRef, decision: z.enum(['approve', 'reject']), comment })
+  .strict()
+  .meta({ id: 'ApprovalRequest' });
+export const resumeBody = z
+  .object({ ...stepRef, comment })
+  .strict()
+  .meta({ id: 'ResumeRequest' });
+export const trapBody = z
+  .object({ ...stepRef, decision: z.enum(['retry', 'skip', 'abort']), comment })
+  .strict()
+  .meta({ id: 'TrapRequest' });

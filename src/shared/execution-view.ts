@@ -26,6 +26,23 @@ const approvalRecordSchema = z.object({
   at: z.string(),
 });
 
+const decisionRecordSchema = z.object({
+  by: z.string(),
+  decision: z.enum(['resume', 'retry', 'skip', 'abort']),
+  comment: z.string(),
+  at: z.string(),
+});
+
+const rollbackStepSchema = z.object({
+  stage: z.string(),
+  action: z.string(),
+  status: z.enum(['InProgress', 'Succeeded', 'Failed']),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  error: z.string().nullable(),
+  outputTail: z.string().nullable(),
+});
+
 const triggerInfoSchema = z.object({ type: z.enum(['manual', 'schedule']), by: z.string(), at: z.string() });
 
 const actionViewSchema = z.object({
@@ -41,6 +58,10 @@ const actionViewSchema = z.object({
   exitCode: z.number().int().nullable(),
   outputTail: z.string().nullable(),
   approvals: z.array(approvalRecordSchema),
+  /** Decisions on a pause (resume) or a trap (retry, skip, abort). */
+  decisions: z.array(decisionRecordSchema),
+  /** What an approval or pause asks of people, while it waits. */
+  request: z.object({ message: z.string().nullable(), url: z.string().nullable(), expiresAt: z.string() }).nullable(),
 });
 
 export const executionViewSchema = z
@@ -63,7 +84,10 @@ export const executionViewSchema = z
         actions: z.array(actionViewSchema),
       }),
     ),
-    rollback: z.null(),
+    /** The rollback after a failure (rollbackOnFailure): each succeeded action's rollback, newest first. */
+    rollback: z
+      .object({ status: z.enum(['InProgress', 'Succeeded', 'Failed']), steps: z.array(rollbackStepSchema) })
+      .nullable(),
     /** Who stopped the execution, how and why. */
     stop: z.object({ by: z.string(), abandon: z.boolean(), reason: z.string().nullable(), at: z.string() }).nullable(),
     /** The stage `POST /executions/:id/retry` would retry, while it can; null otherwise. */
@@ -87,3 +111,6 @@ export type WaitingFor = NonNullable<ActionView['waitingFor']>;
 export type Trigger = z.infer<typeof triggerInfoSchema>;
 export type ApprovalRecord = z.infer<typeof approvalRecordSchema>;
 export type StopRecord = NonNullable<ExecutionView['stop']>;
+export type DecisionRecord = z.infer<typeof decisionRecordSchema>;
+export type RollbackView = NonNullable<ExecutionView['rollback']>;
+export type RollbackStep = z.infer<typeof rollbackStepSchema>;

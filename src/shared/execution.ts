@@ -15,6 +15,10 @@ export interface ExecutionInput {
   variables: Variables;
   sourceRevisions: Record<string, string>;
   trigger: Trigger;
+  /** Where manual steps are announced (the config's `notifications.url`), if anywhere. */
+  notificationUrl?: string | null;
+  /** The execution in the gateway, for people who review it (from PASO_PUBLIC_URL). */
+  reviewUrl?: string | null;
 }
 
 /**

@@ -125,6 +125,41 @@ export const stopUpdate = defineUpdate<ExecutionView, [StopInput]>('stop');
 /** Retry the failed or stopped stage; answered at once, refused when not retryable. */
 export const retryUpdate = defineUpdate<ExecutionView, [RetryInput]>('retry');
 
+/** Who decides, as the gateway vouches for them (from the token and the config file). */
+export interface Decider {
+  by: string;
+  groups?: string[];
+  /** Paso roles; operators (and admins) may resume any pause and decide traps. */
+  roles?: string[];
+}
+export interface ApprovalDecision extends Decider {
+  stage: string;
+  action: string;
+  decision: 'approve' | 'reject';
+  comment?: string;
+}
+export interface ResumeDecision extends Decider {
+  stage: string;
+  action: string;
+  comment?: string;
+}
+export interface TrapDecision extends Decider {
+  stage: string;
+  action: string;
+  decision: 'retry' | 'skip' | 'abort';
+  comment?: string;
+}
+/**
+ * People's decisions on manual steps. The signals are for `temporal workflow signal` and the UI (a decision
+ * that is not allowed is ignored); the Updates are what the gateway sends, refused with a reason instead.
+ */
+export const approveSignal = defineSignal<[ApprovalDecision]>('approve');
+export const resumeSignal = defineSignal<[ResumeDecision]>('resume');
+export const trapSignal = defineSignal<[TrapDecision]>('trap');
+export const decideApprovalUpdate = defineUpdate<ExecutionView, [ApprovalDecision]>('decideApproval');
+export const decideResumeUpdate = defineUpdate<ExecutionView, [ResumeDecision]>('decideResume');
+export const decideTrapUpdate = defineUpdate<ExecutionView, [TrapDecision]>('decideTrap');
+
 export interface OvertakenInput {
   stage: string;
   by: string;
@@ -139,6 +174,7 @@ export const ErrorTypes = {
   InvalidRequest: 'InvalidRequest',
   NotFound: 'NotFound',
   WrongState: 'WrongState',
+  Forbidden: 'Forbidden',
   CommandFailed: 'CommandFailed',
   CommandTimedOut: 'CommandTimedOut',
 } as const;

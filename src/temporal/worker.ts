@@ -8,6 +8,7 @@ import type { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
+import type { PasoOptions } from '../api/paso.js';
 import { projectRoot } from './cli.js';
 
 export interface PasoWorkerOptions {
@@ -17,6 +18,7 @@ export interface PasoWorkerOptions {
   namespace: string;
   taskQueue: string;
   dataDir: string;
+  pasoOptions: PasoOptions;
   /** Override where the workflow bundle comes from (tests bundle once and share it). */
   workflowBundlePath?: string;
 }
@@ -39,6 +41,7 @@ export async function createPasoWorker(options: PasoWorkerOptions): Promise<Work
       heartbeatMs: 2_000,
       client: options.client,
       taskQueue: options.taskQueue,
+      pasoOptions: options.pasoOptions,
       watchIntervalMs: 3_000,
       watchMaxRunMs: 60 * 60_000,
     }),

@@ -2,12 +2,21 @@
  * Running one action of an execution: a command is an activity, a wait a durable timer. Called inside the
  * stage's cancellation scope, so a stop-and-abandon cancels whatever runs here.
  */
-import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  isCancellation,
+  proxyActivities,
+  sleep,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { Action, CommandAction, Stage } from '../shared/definition.js';
+import type { NotifyEvent } from '../activities/notify.js';
+import type { Action, ApprovalAction, CommandAction, PauseAction, Stage } from '../shared/definition.js';
 import type { ExecutionInput } from '../shared/execution.js';
 import { ErrorTypes } from '../shared/messages.js';
 import type { CommandOutcome, ExecutionState } from './execution-state.js';
+import type { ManualWaits } from './manual-steps.js';
 
 /** Time a worker has beyond the action's own timeout to report back before Temporal gives up on it. */
 const ACTIVITY_SLACK_SECONDS = 60;
@@ -18,21 +27,103 @@ export interface ActionContext {
   now: () => string;
   /** Whether a cancellation now is a stop-and-abandon (else the workflow itself is being cancelled). */
   abandoning: () => boolean;
+  manual: ManualWaits;
+  /** Announces a manual step (approval requested, trap fired) to the notification hook, without waiting. */
+  notify: (event: Omit<NotifyEvent, 'execution' | 'pipeline' | 'reviewUrl'>) => void;
+  /** An approval was rejected: the execution fails, but does not roll back (Clarive). */
+  rejected: () => void;
 }
 
-/** Runs one action to its end and records it; returns its error, or null when it succeeded or was abandoned. */
+/**
+ * Runs one action to its end and records it; returns its error, or null when it succeeded, was skipped or
+ * was abandoned. A command with `onError: trap` that fails waits for a person: retry (run it again), skip
+ * (mark it Skipped, go on) or abort (fail); `trapTimeoutSeconds` aborts.
+ */
 export async function runAction(ctx: ActionContext, stage: Stage, action: Action): Promise<string | null> {
   const { state, now } = ctx;
-  state.actionStarted(stage.name, action.name, now());
   try {
-    const error = await perform(ctx, stage, action);
-    state.actionEnded(stage.name, action.name, error ? 'Failed' : 'Succeeded', now(), error);
-    return error;
+    for (;;) {
+      state.actionStarted(stage.name, action.name, now());
+      const error = await perform(ctx, stage, action);
+      if (!error || action.type !== 'command' || action.onError !== 'trap') {
+        state.actionEnded(stage.name, action.name, error ? 'Failed' : 'Succeeded', now(), error);
+        return error;
+      }
+      const decision = await trap(ctx, stage, action, error);
+      if (decision === 'retry') continue;
+      if (decision === 'skip') {
+        state.actionEnded(stage.name, action.name, 'Skipped', now(), error);
+        return null;
+      }
+      const aborted = decision === 'timeout' ? `${error} (trap timed out: aborted)` : `${error} (aborted)`;
+      state.actionEnded(stage.name, action.name, 'Failed', now(), aborted);
+      return aborted;
+    }
   } catch (err) {
     if (!isCancellation(err) || !ctx.abandoning()) throw err;
+    ctx.manual.close(stage.name, action.name);
     state.actionEnded(stage.name, action.name, 'Abandoned', now(), 'abandoned by a stop');
     return null;
   }
+}
+
+/** A trapped failure: the action stays InProgress, waiting for a person's decision. */
+async function trap(
+  ctx: ActionContext,
+  stage: Stage,
+  action: CommandAction,
+  error: string,
+): Promise<'retry' | 'skip' | 'abort' | 'timeout'> {
+  const { state, manual } = ctx;
+  const expiresAt = new Date(Date.now() + action.trapTimeoutSeconds * 1000).toISOString();
+  manual.open(stage.name, action.name, 'trap');
+  state.trapped(stage.name, action.name, error, expiresAt);
+  ctx.notify({ event: 'trap', stage: stage.name, action: action.name, message: error, url: null, expiresAt });
+  const decided = await condition(
+    () => manual.outcome(stage.name, action.name) !== null,
+    `${action.trapTimeoutSeconds}s`,
+  );
+  const outcome = manual.outcome(stage.name, action.name);
+  manual.close(stage.name, action.name);
+  return decided && outcome?.kind === 'trap' ? outcome.decision : 'timeout';
+}
+
+/** An approval holds its stage until `required` allowed people approve, one rejects, or it times out. */
+async function approval(ctx: ActionContext, stage: Stage, action: ApprovalAction): Promise<string | null> {
+  const { state, manual } = ctx;
+  const expiresAt = new Date(Date.now() + action.timeoutSeconds * 1000).toISOString();
+  const request = { message: action.message ?? null, url: action.url ?? null, expiresAt };
+  manual.open(stage.name, action.name, 'approval', action);
+  state.waitingFor(stage.name, action.name, 'approval', request);
+  ctx.notify({ event: 'approval-requested', stage: stage.name, action: action.name, ...request });
+  const decided = await condition(() => manual.outcome(stage.name, action.name) !== null, `${action.timeoutSeconds}s`);
+  const outcome = manual.outcome(stage.name, action.name);
+  manual.close(stage.name, action.name);
+  if (!decided || !outcome) return `no decision within ${action.timeoutSeconds}s: approval timed out`;
+  if (outcome.kind === 'rejected') {
+    ctx.rejected();
+    return `rejected by ${outcome.by}`;
+  }
+  return null;
+}
+
+/** A pause rests until an operator (or one of its `allowed`) resumes it; its timeout fails it. */
+async function pause(ctx: ActionContext, stage: Stage, action: PauseAction): Promise<string | null> {
+  const { state, manual } = ctx;
+  const expiresAt = new Date(Date.now() + action.timeoutSeconds * 1000).toISOString();
+  manual.open(stage.name, action.name, 'resume', action);
+  state.waitingFor(stage.name, action.name, 'resume', { message: action.message ?? null, url: null, expiresAt });
+  ctx.notify({
+    event: 'pause',
+    stage: stage.name,
+    action: action.name,
+    message: action.message ?? null,
+    url: null,
+    expiresAt,
+  });
+  const resumed = await condition(() => manual.outcome(stage.name, action.name) !== null, `${action.timeoutSeconds}s`);
+  manual.close(stage.name, action.name);
+  return resumed ? null : `not resumed within ${action.timeoutSeconds}s: pause timed out`;
 }
 
 async function perform(ctx: ActionContext, stage: Stage, action: Action): Promise<string | null> {
@@ -42,9 +133,10 @@ async function perform(ctx: ActionContext, stage: Stage, action: Action): Promis
     case 'wait':
       await sleep(action.seconds * 1000, { summary: `${stage.name}/${action.name}: wait ${action.seconds}s` });
       return null;
-    default:
-      // Approvals and pauses come with Paso's manual steps; until then they fail loudly, never pass.
-      return `"${action.type}" actions are not supported by this version of Paso`;
+    case 'approval':
+      return approval(ctx, stage, action);
+    case 'pause':
+      return pause(ctx, stage, action);
   }
 }
 

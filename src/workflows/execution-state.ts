@@ -13,6 +13,10 @@ import type {
   StageStatus,
   StageView,
   StopRecord,
+  WaitingFor,
+  ApprovalRecord,
+  DecisionRecord,
+  RollbackStep,
 } from '../shared/execution-view.js';
 
 /** What a command leaves behind, whether it succeeded or not. */
@@ -27,6 +31,8 @@ const FINAL_EXECUTION: readonly ExecutionStatus[] = ['Stopped', 'Succeeded', 'Fa
 
 export class ExecutionState {
   private readonly v: ExecutionView;
+  /** Actions in the order they succeeded (a retried one counts where it last succeeded). */
+  private readonly completed: { stage: string; action: string }[] = [];
 
   constructor(input: ExecutionInput, at: string) {
     this.v = {
@@ -97,6 +103,8 @@ export class ExecutionState {
 
   actionStarted(stage: string, action: string, at: string): void {
     const a = this.action(stage, action);
+    const done = this.completed.findIndex((c) => c.stage === stage && c.action === action);
+    if (done >= 0) this.completed.splice(done, 1);
     Object.assign(a, {
       status: 'InProgress',
       attempt: a.attempt + 1,
@@ -109,7 +117,55 @@ export class ExecutionState {
   }
 
   actionEnded(stage: string, action: string, status: ActionStatus, at: string, error: string | null = null): void {
-    Object.assign(this.action(stage, action), { status, endedAt: at, error });
+    Object.assign(this.action(stage, action), { status, endedAt: at, error, waitingFor: null, request: null });
+    if (status === 'Succeeded') this.completed.push({ stage, action });
+  }
+
+  /** A command failed under `onError: trap`: it stays InProgress, waiting for a person, its error shown. */
+  trapped(stage: string, action: string, error: string, expiresAt: string): void {
+    Object.assign(this.action(stage, action), {
+      status: 'InProgress',
+      error,
+      waitingFor: 'trap',
+      request: { message: error, url: null, expiresAt },
+    });
+  }
+
+  /** A manual step waits for people: an approval, a resume, or a decision on a trapped failure. */
+  waitingFor(stage: string, action: string, what: WaitingFor, request: ActionView['request'] = null): void {
+    Object.assign(this.action(stage, action), { waitingFor: what, request });
+  }
+
+  recordApproval(stage: string, action: string, record: ApprovalRecord): void {
+    this.action(stage, action).approvals.push(record);
+  }
+
+  recordDecision(stage: string, action: string, record: DecisionRecord): void {
+    this.action(stage, action).decisions.push(record);
+  }
+
+  /** Actions that succeeded, newest first: the order their rollbacks run in. */
+  succeededNewestFirst(): { stage: string; action: string }[] {
+    return [...this.completed].reverse();
+  }
+
+  rollbackStarted(): void {
+    this.v.rollback = { status: 'InProgress', steps: [] };
+  }
+
+  rollbackStep(step: RollbackStep): void {
+    const steps = this.v.rollback!.steps;
+    const i = steps.findIndex((s) => s.stage === step.stage && s.action === step.action);
+    if (i >= 0) steps[i] = step;
+    else steps.push(step);
+  }
+
+  rollbackEnded(status: 'Succeeded' | 'Failed'): void {
+    this.v.rollback!.status = status;
+  }
+
+  knowsAction(stage: string, action: string): boolean {
+    return this.v.stages.some((s) => s.name === stage && s.actions.some((a) => a.name === action));
   }
 
   /** Records a command's own times and output, which are more exact than the workflow's clock. */
@@ -208,6 +264,8 @@ function blankStage(stage: Stage): StageView {
       exitCode: null,
       outputTail: null,
       approvals: [],
+      decisions: [],
+      request: null,
     })),
   };
 }

@@ -15,6 +15,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
+  proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -37,9 +38,20 @@ import {
   withdrawSignal,
 } from '../shared/messages.js';
 import { coordinatorWorkflowId, PasoPipeline, PasoStage, PasoStatus } from '../shared/temporal.js';
+import type { Activities } from '../activities/index.js';
 import type { ActionContext } from './actions.js';
 import { ignoresErrors, runAction } from './actions.js';
+import { handleDecisions } from './decisions.js';
 import { ExecutionState, runOrderGroups } from './execution-state.js';
+import { ManualWaits } from './manual-steps.js';
+import { rollBack } from './rollback.js';
+
+const { notify } = proxyActivities<Activities>({
+  summary: 'notification hook',
+  startToCloseTimeout: '30s',
+  cancellationType: 'TRY_CANCEL',
+  retry: { maximumAttempts: 20, maximumInterval: '1m', nonRetryableErrorTypes: ['NotificationRefused'] },
+});
 
 /** Where a run of the stages starts: the first stage, or the retried one (and which of its actions). */
 interface Plan {
@@ -66,7 +78,28 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   let stageScope: CancellationScope | null = null;
   let retryRequest: RetryInput | null = null;
   const overtaken = new Map<string, string>();
-  const ctx: ActionContext = { input, state, now, abandoning: () => state.stopRequest?.abandon === true };
+  const manual = new ManualWaits(input.trigger.by, (stage, action) => state.knowsAction(stage, action));
+  let rejected = false;
+  // Notifications go out in the background; the workflow waits for them only before it ends.
+  const notifications: Promise<unknown>[] = [];
+  const ctx: ActionContext = {
+    input,
+    state,
+    now,
+    manual,
+    abandoning: () => state.stopRequest?.abandon === true,
+    rejected: () => void (rejected = true),
+    notify: (event) => {
+      if (!input.notificationUrl) return;
+      const body = {
+        ...event,
+        pipeline: input.pipeline,
+        execution: input.executionId,
+        reviewUrl: input.reviewUrl ?? null,
+      };
+      notifications.push(notify({ hookUrl: input.notificationUrl, body }).catch(() => undefined));
+    },
+  };
 
   const publish = () =>
     upsertSearchAttributes([
@@ -76,6 +109,7 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     ]);
 
   setHandler(executionQuery, () => state.view());
+  handleDecisions(state, manual, now);
   setHandler(stageGrantedSignal, ({ stage }) => void (granted = stage));
   setHandler(stageWaitSignal, ({ stage, for: reason }) => {
     if (granted !== stage) state.inbound(stage, reason);
@@ -111,7 +145,12 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   try {
     let plan: Plan = { from: 0 };
     for (;;) {
+      rejected = false;
       const end = await runStages(plan);
+      if (end.status === 'Failed' && !rejected && input.definition.rollbackOnFailure) {
+        setCurrentDetails('Rolling back');
+        await rollBack(input, state, now);
+      }
       state.finish(end.status, now(), end.error ?? null);
       setCurrentDetails(end.error ? `${end.status}: ${end.error}` : end.status);
       publish();
@@ -135,6 +174,7 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     throw err;
   }
 
+  await Promise.all(notifications);
   await condition(allHandlersFinished);
   return state.view();
 

@@ -10,6 +10,7 @@ import type { TestProject } from 'vitest/node';
 import { resolveTemporalCli } from '../../src/temporal/cli.js';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { MAIN, PasoProcess } from './paso-process.js';
+import { startHookRecorder } from './hook-recorder.js';
 import { freePort } from './ports.js';
 import { TEST_USERS } from './users.js';
 
@@ -20,11 +21,13 @@ declare module 'vitest' {
     dataDir: string;
     configFile: string;
     workDir: string;
+    hookUrl: string;
   }
 }
 
 let server: DevServer | undefined;
 let paso: PasoProcess | undefined;
+let hooks: Awaited<ReturnType<typeof startHookRecorder>> | undefined;
 
 export async function setup(project: TestProject) {
   if (!existsSync(MAIN)) throw new Error('dist/ is missing: run `npm run build` first (`npm test` does it).');
@@ -42,8 +45,9 @@ export async function setup(project: TestProject) {
     dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 300 },
   });
 
+  hooks = await startHookRecorder();
   const configFile = path.join(workDir, 'paso.config.yaml');
-  writeFileSync(configFile, JSON.stringify({ users: TEST_USERS }));
+  writeFileSync(configFile, JSON.stringify({ users: TEST_USERS, notifications: { url: `${hooks.url}/hook` } }));
   const dataDir = path.join(workDir, 'data');
   paso = await PasoProcess.start({
     temporalAddress: server.address,
@@ -58,10 +62,12 @@ export async function setup(project: TestProject) {
   project.provide('dataDir', dataDir);
   project.provide('configFile', configFile);
   project.provide('workDir', workDir);
+  project.provide('hookUrl', hooks.url);
   console.log(`test Temporal server ${server.address}, Paso ${paso.url}, files in ${workDir}`);
 }
 
 export async function teardown() {
   await paso?.stop();
   await server?.stop();
+  await hooks?.close();
 }

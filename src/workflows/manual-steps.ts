@@ -1,0 +1,127 @@
+/**
+ * Clarive's manual steps as they wait inside an execution: approvals, pauses and error traps. Who may
+ * decide, what a decision does, and when the wait is over, with no Temporal in it: the workflow opens a wait,
+ * feeds decisions in (from a signal or an Update) and awaits the outcome. Unit-tested on its own.
+ */
+import type { ApprovalAction, PauseAction } from '../shared/definition.js';
+import type { ApprovalDecision, Decider, ResumeDecision, TrapDecision } from '../shared/messages.js';
+
+export type ManualKind = 'approval' | 'resume' | 'trap';
+
+export type Outcome =
+  | { kind: 'approved' }
+  | { kind: 'rejected'; by: string }
+  | { kind: 'resumed'; by: string }
+  | { kind: 'trap'; decision: TrapDecision['decision']; by: string };
+
+export class DecisionRefused extends Error {
+  constructor(
+    readonly reason: 'forbidden' | 'not-waiting' | 'unknown',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Wait {
+  kind: ManualKind;
+  spec: ApprovalAction | PauseAction | null;
+  approvedBy: string[];
+  outcome: Outcome | null;
+}
+
+const OPERATOR_ROLES = ['operator', 'admin'];
+
+export class ManualWaits {
+  private readonly waits = new Map<string, Wait>();
+
+  /** @param triggeredBy who triggered the execution: they may not approve it unless `allowSelfApproval`. */
+  constructor(
+    private readonly triggeredBy: string,
+    private readonly knows: (stage: string, action: string) => boolean,
+  ) {}
+
+  open(stage: string, action: string, kind: ManualKind, spec: ApprovalAction | PauseAction | null = null): void {
+    this.waits.set(key(stage, action), { kind, spec, approvedBy: [], outcome: null });
+  }
+
+  outcome(stage: string, action: string): Outcome | null {
+    return this.waits.get(key(stage, action))?.outcome ?? null;
+  }
+
+  close(stage: string, action: string): void {
+    this.waits.delete(key(stage, action));
+  }
+
+  checkApproval(d: ApprovalDecision): void {
+    const wait = this.waiting(d, 'approval');
+    const spec = wait.spec as ApprovalAction;
+    if (!isAmong(d, spec.approvers))
+      throw new DecisionRefused('forbidden', `${d.by} is not an approver of this action`);
+    if (d.by === this.triggeredBy && !spec.allowSelfApproval) {
+      throw new DecisionRefused('forbidden', `${d.by} triggered this execution and may not approve it`);
+    }
+    if (wait.approvedBy.includes(d.by)) {
+      throw new DecisionRefused('not-waiting', `${d.by} has already approved; each person counts once`);
+    }
+  }
+
+  /** Records an approval or rejection (checked first); returns true when it was counted. */
+  approve(d: ApprovalDecision): void {
+    this.checkApproval(d);
+    const wait = this.waits.get(key(d.stage, d.action))!;
+    if (d.decision === 'reject') {
+      wait.outcome = { kind: 'rejected', by: d.by };
+      return;
+    }
+    wait.approvedBy.push(d.by);
+    if (wait.approvedBy.length >= (wait.spec as ApprovalAction).required) wait.outcome = { kind: 'approved' };
+  }
+
+  checkResume(d: ResumeDecision): void {
+    const wait = this.waiting(d, 'resume');
+    const allowed = (wait.spec as PauseAction).allowed;
+    if (!isOperator(d) && !(allowed && isAmong(d, allowed))) {
+      throw new DecisionRefused('forbidden', `${d.by} may not resume this pause`);
+    }
+  }
+
+  resume(d: ResumeDecision): void {
+    this.checkResume(d);
+    this.waits.get(key(d.stage, d.action))!.outcome = { kind: 'resumed', by: d.by };
+  }
+
+  checkTrap(d: TrapDecision): void {
+    this.waiting(d, 'trap');
+    if (!isOperator(d)) throw new DecisionRefused('forbidden', `${d.by} may not decide traps (operators do)`);
+  }
+
+  decideTrap(d: TrapDecision): void {
+    this.checkTrap(d);
+    this.waits.get(key(d.stage, d.action))!.outcome = { kind: 'trap', decision: d.decision, by: d.by };
+  }
+
+  private waiting(d: { stage: string; action: string }, kind: ManualKind): Wait {
+    if (!this.knows(d.stage, d.action)) {
+      throw new DecisionRefused('unknown', `the execution has no action ${d.stage}/${d.action}`);
+    }
+    const wait = this.waits.get(key(d.stage, d.action));
+    if (!wait || wait.kind !== kind || wait.outcome) {
+      const what = { approval: 'an approval', resume: 'a resume', trap: 'a trap decision' }[kind];
+      throw new DecisionRefused('not-waiting', `${d.stage}/${d.action} is not waiting for ${what}`);
+    }
+    return wait;
+  }
+}
+
+function key(stage: string, action: string): string {
+  return `${stage}\u0000${action}`;
+}
+
+function isAmong(d: Decider, who: { users: string[]; groups: string[] }): boolean {
+  return who.users.includes(d.by) || (d.groups ?? []).some((g) => who.groups.includes(g));
+}
+
+function isOperator(d: Decider): boolean {
+  return (d.roles ?? []).some((r) => OPERATOR_ROLES.includes(r));
+}
