@@ -100,7 +100,7 @@ async function main() {
       heartbeatMs: 2_000,
       client,
       taskQueue: 'bench-bare',
-      pasoOptions: { notificationUrl: null, publicUrl: '' },
+      pasoOptions: { notificationUrl: null, publicUrl: '', dataDir: path.join(work, 'bare') },
       watchIntervalMs: 3_000,
       watchMaxRunMs: 60_000,
     }),

@@ -23,6 +23,7 @@ import {
   decideResumeUpdate,
   decideTrapUpdate,
   deletePipelineUpdate,
+  executionForKeyQuery,
   executionQuery,
   pipelineQuery,
   pipelineStateQuery,
@@ -37,6 +38,7 @@ import { coordinatorWorkflowId, executionWorkflowId, PasoPipeline, PasoStage, Pa
 import { stableJson } from '../workflows/json.js';
 import type { coordinator } from '../workflows/coordinator.js';
 import type { execution } from '../workflows/execution.js';
+import { runChecks } from './check.js';
 import { HttpProblem } from './problem.js';
 import type { ExecutionSummary, TriggerBody } from './schemas.js';
 
@@ -56,6 +58,8 @@ export interface TriggerResult {
 export interface PasoOptions {
   notificationUrl: string | null;
   publicUrl: string;
+  /** Where CHECK runs keep their output. */
+  dataDir: string;
 }
 
 export class Paso {
@@ -65,7 +69,7 @@ export class Paso {
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
-    private readonly options: PasoOptions = { notificationUrl: null, publicUrl: '' },
+    private readonly options: PasoOptions,
   ) {}
 
   async putPipeline(definition: PipelineDefinition, by: string): Promise<PutPipelineResult> {
@@ -143,6 +147,21 @@ export class Paso {
   ): Promise<TriggerResult> {
     const request = { variables: body.variables ?? {}, sourceRevisions: body.sourceRevisions ?? {} };
     const coordinator = this.client.workflow.getHandle(coordinatorWorkflowId(pipeline));
+    // CHECK runs before the execution exists; a repeated idempotency key finds the execution it made.
+    const repeated = body.idempotencyKey ? await coordinator.query(executionForKeyQuery, body.idempotencyKey) : null;
+    if (!repeated) {
+      const { definition } = await this.getPipeline(pipeline);
+      if (definition.check.length > 0) {
+        const check = await runChecks(
+          definition,
+          { ...definition.variables, ...request.variables },
+          this.options.dataDir,
+        );
+        if (check.some((c) => c.status === 'Failed')) {
+          throw new HttpProblem(422, 'refused by CHECK: no execution was created', undefined, { check });
+        }
+      }
+    }
     const allocated = await this.updateSlots.run(pipeline, () =>
       retryWhileBusy(() =>
         coordinator.executeUpdate(allocateExecutionUpdate, {

@@ -55,6 +55,8 @@ export const allocateExecutionUpdate = defineUpdate<AllocateExecutionResult, [Al
 );
 export const deletePipelineUpdate = defineUpdate<void, [DeletePipelineInput]>('deletePipeline');
 export const pipelineQuery = defineQuery<PipelineSnapshot>('pipeline');
+/** The execution an idempotency key already started, if any. */
+export const executionForKeyQuery = defineQuery<string | null, [string]>('executionForKey');
 export const pipelineStateQuery = defineQuery<PipelineState>('pipelineState');
 /** The executions the coordinator holds a lock or a place for: what its watcher checks are still running. */
 export const watchedExecutionsQuery = defineQuery<string[]>('watchedExecutions');

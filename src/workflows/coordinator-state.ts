@@ -123,6 +123,10 @@ export class CoordinatorState {
    * A deleted pipeline keeps its coordinator (and so its execution counter): putting it again continues the
    * numbering, so a new execution can never take the id of an old one.
    */
+  executionForKey(key: string): string | null {
+    return this.findKey(key)?.executionId ?? null;
+  }
+
   markDeleted(by: string, at: string): void {
     this.data.deleted = true;
     this.data.updatedAt = at;

@@ -27,6 +27,7 @@ import {
   allocateExecutionUpdate,
   deletePipelineUpdate,
   ErrorTypes,
+  executionForKeyQuery,
   leaveStageSignal,
   overtakenSignal,
   pipelineQuery,
@@ -101,6 +102,7 @@ export async function coordinator(input: CoordinatorInput): Promise<void> {
 
   setHandler(pipelineQuery, () => state.snapshot());
   setHandler(pipelineStateQuery, () => state.state());
+  setHandler(executionForKeyQuery, (key) => state.executionForKey(key));
   setHandler(watchedExecutionsQuery, () => state.locks.watched());
 
   setHandler(

@@ -278,3 +278,38 @@ describe('traps', () => {
     expect(readFileSync(`${dir}/rollbacks`, 'utf8')).toBe('second\nfirst\n');
   });
 });
+
+describe('CHECK', () => {
+  it('refuses the request before the execution exists: 422 with each check, and nothing is created', async () => {
+    const name = uniqueName('check');
+    const dir = tmp();
+    await api.pipeline({
+      name,
+      variables: { ENV: 'staging' },
+      check: [
+        { name: 'policy', type: 'command', run: 'echo "ENV is $ENV"; test "$ENV" != frozen', runOrder: 1 },
+        { name: 'quota', type: 'command', run: 'true', runOrder: 1 },
+        { name: 'later', type: 'command', run: `touch ${dir}/later`, runOrder: 2 },
+      ],
+      stages: [{ name: 'S', actions: [{ name: 'a', type: 'command', run: 'true' }] }],
+    });
+    const refused = await api
+      .as('bob')
+      .post<{ check: { name: string; status: string; output: string }[] }>(`/pipelines/${name}/executions`, {
+        variables: { ENV: 'frozen' },
+      });
+    expect(refused.status).toBe(422);
+    expect(refused.contentType).toMatch(/problem\+json/);
+    expect(refused.body.check).toEqual([
+      { name: 'policy', status: 'Failed', output: 'ENV is frozen\n(exited with code 1)' },
+      { name: 'quota', status: 'Succeeded', output: '' },
+      { name: 'later', status: 'NotRun', output: '' },
+    ]);
+    expect(existsSync(`${dir}/later`)).toBe(false);
+    expect((await api.get<unknown[]>(`/pipelines/${name}/executions`)).body).toEqual([]);
+
+    // No execution number was used: the next accepted request gets the first one.
+    expect(await api.trigger(name)).toBe(`${name}-1`);
+    expect(existsSync(`${dir}/later`)).toBe(true);
+  });
+});
