@@ -85,11 +85,38 @@ describe('replay', () => {
     const succeeded = await api.trigger(name);
     expect((await api.waitFor(succeeded)).status).toBe('Succeeded');
 
+    // Manual steps: an approval, a pause and a trapped failure, each decided by a person.
+    const manualName = uniqueName('replay-manual');
+    await api.pipeline({
+      name: manualName,
+      stages: [
+        {
+          name: 'Release',
+          actions: [
+            { name: 'go', type: 'approval', approvers: { users: ['dave'], groups: [] }, runOrder: 1 },
+            { name: 'hold', type: 'pause', runOrder: 2 },
+            { name: 'probe', type: 'command', run: 'false', onError: 'trap', runOrder: 3 },
+          ],
+        },
+      ],
+    });
+    const manual = await api.trigger(manualName);
+    const decide = async (route: string, body: object, user: 'dave' | 'bob') => {
+      await expect
+        .poll(async () => (await api.as(user).post(`/executions/${manual}/${route}`, body)).status, { timeout: 20_000 })
+        .toBe(200);
+    };
+    await decide('approvals', { stage: 'Release', action: 'go', decision: 'approve' }, 'dave');
+    await decide('resume', { stage: 'Release', action: 'hold' }, 'bob');
+    await decide('trap', { stage: 'Release', action: 'probe', decision: 'skip' }, 'bob');
+    expect((await api.waitFor(manual)).status).toBe('Succeeded');
+
     const ids = [
       executionWorkflowId(failed),
       executionWorkflowId(succeeded),
       coordinatorWorkflowId(name),
       executionWorkflowId(retried),
+      executionWorkflowId(manual),
     ];
     const histories = await Promise.all(
       ids.map(async (workflowId) => ({
@@ -102,7 +129,13 @@ describe('replay', () => {
     if (process.env.PASO_RECORD_HISTORIES) {
       // The CLI writes the JSON form that Temporal's tools and `Worker.runReplayHistories` read.
       const cli = await resolveTemporalCli();
-      const labels = ['execution-failed', 'execution-succeeded', 'coordinator', 'execution-retried'];
+      const labels = [
+        'execution-failed',
+        'execution-succeeded',
+        'coordinator',
+        'execution-retried',
+        'execution-manual',
+      ];
       for (const [i, workflowId] of ids.entries()) {
         const address = inject('temporalAddress');
         const { stdout } = await execa(cli, ['workflow', 'show', '-w', workflowId, '--address', address, '-o', 'json']);
