@@ -4,6 +4,9 @@ import { createDocument } from 'zod-openapi';
 import type { ZodOpenApiOperationObject, ZodOpenApiResponsesObject } from 'zod-openapi';
 import { pipelineDefinitionSchema } from '../shared/definition.js';
 import {
+  annotationBody,
+  annotationSchema,
+  timelineEntrySchema,
   approvalBody,
   resumeBody,
   trapBody,
@@ -199,6 +202,40 @@ export function openApiDocument(): object {
           requestParams: { path: executionParams },
           requestBody: { content: { 'application/json': { schema: trapBody } } },
           responses: { '200': json(decisionResult, 'Decided'), ...errors(400, 404, 409) },
+        }),
+      },
+      '/executions/{id}/annotations': {
+        post: secured({
+          summary: 'Annotate an execution, at any time of its life (operator): a comment, log or other text, or a file',
+          requestParams: { path: executionParams },
+          requestBody: {
+            content: {
+              'application/json': { schema: annotationBody },
+              'multipart/form-data': {
+                schema: z.object({ file: z.string().meta({ format: 'binary' }), text: z.string().optional() }),
+              },
+            },
+          },
+          responses: { '201': json(z.object({ id: z.string() }), 'Added'), ...errors(400, 404, 413) },
+        }),
+        get: secured({
+          summary: 'The annotations of an execution, oldest first',
+          requestParams: { path: executionParams },
+          responses: { '200': json(z.array(annotationSchema), 'Annotations'), ...errors(404) },
+        }),
+      },
+      '/executions/{id}/annotations/{annotationId}/file': {
+        get: secured({
+          summary: 'The file an annotation attached',
+          requestParams: { path: executionParams.extend({ annotationId: z.string() }) },
+          responses: { '200': { description: 'The file, as it was uploaded' }, ...errors(404) },
+        }),
+      },
+      '/executions/{id}/timeline': {
+        get: secured({
+          summary: "The execution's events (stages, actions, decisions, stop, rollback) and annotations, in time order",
+          requestParams: { path: executionParams },
+          responses: { '200': json(z.array(timelineEntrySchema), 'The timeline'), ...errors(404) },
         }),
       },
       '/executions/{id}/logs/{stage}/{action}': {

@@ -12,6 +12,7 @@ import {
   QueryNotRegisteredError,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { MulterError } from 'multer';
 import { ErrorTypes } from '../shared/messages.js';
 import type { FieldError } from '../shared/validation.js';
 import { toFieldErrors } from '../shared/validation.js';
@@ -82,6 +83,13 @@ export function toProblem(err: unknown): HttpProblem {
     }
     if (code === GRPC_DEADLINE_EXCEEDED)
       return new HttpProblem(503, 'Temporal did not answer in time; is a worker running?');
+  }
+  if (err instanceof MulterError) {
+    if (err.code === 'LIMIT_FILE_SIZE')
+      return new HttpProblem(413, `the file is larger than the limit (${err.message})`);
+    return new HttpProblem(400, `the form is not valid: ${err.message}`, [
+      { path: err.field ?? '', message: err.message },
+    ]);
   }
   if (isBodyParserError(err)) {
     if (err.type === 'entity.too.large') return new HttpProblem(413, 'the request body is too large');

@@ -134,3 +134,32 @@ export const trapBody = z
   .object({ ...stepRef, decision: z.enum(['retry', 'skip', 'abort']), comment })
   .strict()
   .meta({ id: 'TrapRequest' });
+
+export const annotationBody = z
+  .object({ kind: z.enum(['comment', 'log', 'other']), text: z.string().min(1).max(65_536) })
+  .strict()
+  .meta({ id: 'AnnotationRequest' });
+export const attachmentFields = z.object({ text: z.string().max(65_536).optional() }).strict();
+
+export const annotationSchema = z
+  .object({
+    id: z.string(),
+    kind: z.enum(['comment', 'log', 'other', 'attachment', 'chat']),
+    text: z.string().optional(),
+    file: z.object({ name: z.string(), size: z.number().int(), sha256: z.string(), url: z.string() }).optional(),
+    by: z.string(),
+    at: z.string(),
+  })
+  .meta({ id: 'Annotation' });
+
+export const timelineEntrySchema = z
+  .object({
+    at: z.string(),
+    type: z.string(),
+    stage: z.string().optional(),
+    action: z.string().optional(),
+    by: z.string().optional(),
+    text: z.string().optional(),
+    annotationId: z.string().optional(),
+  })
+  .meta({ id: 'TimelineEntry' });

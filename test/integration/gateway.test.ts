@@ -221,11 +221,14 @@ describe('the OpenAPI document', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual([
       '/executions/{id}',
+      '/executions/{id}/annotations',
+      '/executions/{id}/annotations/{annotationId}/file',
       '/executions/{id}/approvals',
       '/executions/{id}/logs/{stage}/{action}',
       '/executions/{id}/resume',
       '/executions/{id}/retry',
       '/executions/{id}/stop',
+      '/executions/{id}/timeline',
       '/executions/{id}/trap',
       '/healthz',
       '/openapi.json',

@@ -7,11 +7,90 @@ import { actionLogPath } from '../../data-dir.js';
 import { currentUser, requireRole } from '../auth.js';
 import type { Paso } from '../paso.js';
 import { HttpProblem } from '../problem.js';
-import { approvalBody, executionParams, logParams, resumeBody, retryBody, stopBody, trapBody } from '../schemas.js';
+import {
+  annotationBody,
+  approvalBody,
+  attachmentFields,
+  executionParams,
+  logParams,
+  resumeBody,
+  retryBody,
+  stopBody,
+  trapBody,
+} from '../schemas.js';
+import type { Annotation } from '../annotations.js';
+import { AnnotationStore } from '../annotations.js';
+import { timeline } from '../timeline.js';
+import multer from 'multer';
 import { parse } from '../validate.js';
+
+/** The largest file one annotation may attach. */
+export const ATTACHMENT_LIMIT_BYTES = 10 * 1024 * 1024;
 
 export function executionsRouter(paso: Paso, dataDir: string): Router {
   const router = Router();
+  const annotations = new AnnotationStore(dataDir);
+  const upload = multer({
+    storage: multer.memoryStorage(),
+    limits: { fileSize: ATTACHMENT_LIMIT_BYTES, files: 1, fields: 5 },
+  });
+  const fileUrl = (id: string, a: Annotation) => `/executions/${id}/annotations/${a.id}/file`;
+  const present = (id: string, a: Annotation) => ({
+    id: a.id,
+    kind: a.kind,
+    ...(a.text !== undefined ? { text: a.text } : {}),
+    ...(a.file ? { file: { name: a.file.name, size: a.file.size, sha256: a.file.sha256, url: fileUrl(id, a) } } : {}),
+    by: a.by,
+    at: a.at,
+  });
+
+  router.post('/:id/annotations', requireRole('operator'), async (req, res) => {
+    const { id } = parse(executionParams, req.params, 'params');
+    const by = currentUser(req).name;
+    let annotation: Annotation;
+    if (req.is('multipart/form-data')) {
+      await new Promise<void>((resolve, reject) =>
+        upload.single('file')(req, res, (err: unknown) =>
+          err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
+        ),
+      );
+      if (!req.file)
+        throw new HttpProblem(400, 'send the file in the form field "file"', [{ path: 'file', message: 'required' }]);
+      const { text } = parse(attachmentFields, req.body ?? {}, 'body');
+      await paso.getExecution(id);
+      annotation = await annotations.add(
+        id,
+        { kind: 'attachment', by, ...(text ? { text } : {}) },
+        { name: req.file.originalname, contentType: req.file.mimetype, content: req.file.buffer },
+      );
+    } else {
+      const body = parse(annotationBody, req.body, 'body');
+      await paso.getExecution(id);
+      annotation = await annotations.add(id, { ...body, by });
+    }
+    res.status(201).location(`/executions/${id}/annotations`).json({ id: annotation.id });
+  });
+
+  router.get('/:id/annotations', requireRole('viewer'), async (req, res) => {
+    const { id } = parse(executionParams, req.params, 'params');
+    await paso.getExecution(id);
+    res.json((await annotations.list(id)).map((a) => present(id, a)));
+  });
+
+  router.get('/:id/annotations/:annotationId/file', requireRole('viewer'), async (req, res) => {
+    const { id } = parse(executionParams, req.params, 'params');
+    const found = await annotations.file(id, String(req.params.annotationId));
+    if (!found) throw new HttpProblem(404, 'no such attachment');
+    const { file } = found.annotation;
+    res.type(file!.contentType).set('Content-Length', String(file!.size)).attachment(file!.name);
+    found.stream.pipe(res);
+  });
+
+  router.get('/:id/timeline', requireRole('viewer'), async (req, res) => {
+    const { id } = parse(executionParams, req.params, 'params');
+    const view = await paso.getExecution(id);
+    res.json(timeline(view, await annotations.list(id), (a) => fileUrl(id, a)));
+  });
 
   router.get('/:id', requireRole('viewer'), async (req, res) => {
     const { id } = parse(executionParams, req.params, 'params');

@@ -1,0 +1,75 @@
+/** One time-ordered story of an execution: its own events (from the view) and people's annotations. */
+import type { ExecutionView } from '../shared/execution-view.js';
+import type { Annotation } from './annotations.js';
+
+export interface TimelineEntry {
+  at: string;
+  type: string;
+  stage?: string;
+  action?: string;
+  by?: string;
+  text?: string;
+  annotationId?: string;
+}
+
+export function timeline(
+  view: ExecutionView,
+  annotations: Annotation[],
+  fileUrl: (a: Annotation) => string,
+): TimelineEntry[] {
+  const entries: TimelineEntry[] = [
+    { at: view.trigger.at, type: 'triggered', by: view.trigger.by, text: view.trigger.type },
+  ];
+  for (const stage of view.stages) {
+    if (stage.startedAt) entries.push({ at: stage.startedAt, type: 'stage-started', stage: stage.name });
+    if (stage.endedAt)
+      entries.push({ at: stage.endedAt, type: `stage-${stage.status?.toLowerCase()}`, stage: stage.name });
+    for (const a of stage.actions) {
+      const where = { stage: stage.name, action: a.name };
+      if (a.startedAt) entries.push({ at: a.startedAt, type: 'action-started', ...where });
+      if (a.endedAt) {
+        entries.push({
+          at: a.endedAt,
+          type: `action-${a.status?.toLowerCase()}`,
+          ...where,
+          ...(a.error ? { text: a.error } : {}),
+        });
+      }
+      for (const d of a.approvals) entries.push({ at: d.at, type: d.decision, by: d.by, text: d.comment, ...where });
+      for (const d of a.decisions) entries.push({ at: d.at, type: d.decision, by: d.by, text: d.comment, ...where });
+    }
+  }
+  if (view.stop) {
+    entries.push({
+      at: view.stop.at,
+      type: view.stop.abandon ? 'stop-abandon' : 'stop-wait',
+      by: view.stop.by,
+      text: view.stop.reason ?? '',
+    });
+  }
+  for (const step of view.rollback?.steps ?? []) {
+    entries.push({ at: step.startedAt, type: 'rollback-started', stage: step.stage, action: step.action });
+    if (step.endedAt)
+      entries.push({
+        at: step.endedAt,
+        type: `rollback-${step.status.toLowerCase()}`,
+        stage: step.stage,
+        action: step.action,
+      });
+  }
+  if (view.endedAt) entries.push({ at: view.endedAt, type: `execution-${view.status.toLowerCase()}` });
+  for (const a of annotations) {
+    entries.push({
+      at: a.at,
+      type: `annotation-${a.kind}`,
+      by: a.by,
+      annotationId: a.id,
+      text: a.file ? `${a.file.name} (${fileUrl(a)})${a.text ? `: ${a.text}` : ''}` : (a.text ?? ''),
+    });
+  }
+  // Stable: same-instant entries keep the order above (a stage starts before its first action).
+  return entries
+    .map((e, i) => ({ e, i }))
+    .sort((x, y) => Date.parse(x.e.at) - Date.parse(y.e.at) || x.i - y.i)
+    .map(({ e }) => e);
+}
