@@ -51,7 +51,7 @@ export function executionsRouter(paso: Paso, dataDir: string): Router {
     if (req.is('multipart/form-data')) {
       await new Promise<void>((resolve, reject) =>
         upload.single('file')(req, res, (err: unknown) =>
-          err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
+          err ? reject(err instanceof Error ? err : new Error('upload failed')) : resolve(),
         ),
       );
       if (!req.file)
