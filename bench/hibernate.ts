@@ -52,12 +52,17 @@ function rssMb(pid: number): number {
   return Number(line.replace(/\D+/g, '')) / 1024;
 }
 
+/** Every role process started, so that an early exit (an error) leaves none of them behind. */
+const started: ChildProcess[] = [];
+process.on('exit', () => started.forEach((c) => c.exitCode === null && c.kill('SIGKILL')));
+
 async function startRole(file: string, env: Record<string, string>, ready: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'src', file)], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  started.push(child);
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${file} exited ${code}`)));
     child.stdout.on('data', (c: Buffer) => c.toString().includes(ready) && resolve());

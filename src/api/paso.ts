@@ -65,6 +65,7 @@ export interface PasoOptions {
 export class Paso {
   /** Temporal admits 10 in-flight Updates per workflow; this process keeps well under that per coordinator. */
   private readonly updateSlots = new KeyedSemaphore(4);
+  private readonly definitions = new Map<string, { at: number; definition: Promise<PipelineDefinition> }>();
 
   constructor(
     private readonly client: Client,
@@ -87,6 +88,19 @@ export class Paso {
       startWorkflowOperation: start,
     });
     return { name: definition.name, version: result.version, created: result.created };
+  }
+
+  /**
+   * The pipeline's definition as of at most a second ago, asked once however many triggers arrive meanwhile:
+   * CHECK needs it before the execution exists, and a query per trigger would load the coordinator.
+   */
+  private recentDefinition(name: string): Promise<PipelineDefinition> {
+    const cached = this.definitions.get(name);
+    if (cached && Date.now() - cached.at < 1_000) return cached.definition;
+    const definition = retryWhileBusy(() => this.getPipeline(name)).then((p) => p.definition);
+    this.definitions.set(name, { at: Date.now(), definition });
+    definition.catch(() => this.definitions.delete(name));
+    return definition;
   }
 
   async getPipeline(name: string): Promise<PipelineSnapshot> {
@@ -148,9 +162,11 @@ export class Paso {
     const request = { variables: body.variables ?? {}, sourceRevisions: body.sourceRevisions ?? {} };
     const coordinator = this.client.workflow.getHandle(coordinatorWorkflowId(pipeline));
     // CHECK runs before the execution exists; a repeated idempotency key finds the execution it made.
-    const repeated = body.idempotencyKey ? await coordinator.query(executionForKeyQuery, body.idempotencyKey) : null;
+    const repeated = body.idempotencyKey
+      ? await retryWhileBusy(() => coordinator.query(executionForKeyQuery, body.idempotencyKey!))
+      : null;
     if (!repeated) {
-      const { definition } = await this.getPipeline(pipeline);
+      const definition = await this.recentDefinition(pipeline);
       if (definition.check.length > 0) {
         const check = await runChecks(
           definition,

@@ -47,6 +47,36 @@ describe('a restart of worker and gateway mid-execution', () => {
     expect(view.stages[2]!.actions[0]!.outputTail).toBe('shipped');
   });
 
+  it('keeps an approval waiting across a restart, and takes the decision after it', async () => {
+    const name = uniqueName('approval-restart');
+    await api.pipeline({
+      name,
+      stages: [
+        {
+          name: 'Release',
+          actions: [
+            { name: 'go-live', type: 'approval', approvers: { users: ['dave'], groups: [] }, runOrder: 1 },
+            { name: 'ship', type: 'command', run: 'echo shipped', runOrder: 2 },
+          ],
+        },
+      ],
+    });
+    const id = await api.trigger(name);
+    await expect
+      .poll(async () => (await api.execution(id)).stages[0]!.actions[0]!.waitingFor, { timeout: 20_000 })
+      .toBe('approval');
+
+    await paso.stop('SIGKILL');
+    await paso.start();
+    const approved = await api
+      .as('dave')
+      .post(`/executions/${id}/approvals`, { stage: 'Release', action: 'go-live', decision: 'approve' });
+    expect(approved.status).toBe(200);
+    const view = await api.waitFor(id);
+    expect(view.status).toBe('Succeeded');
+    expect(view.stages[0]!.actions[1]!.outputTail).toBe('shipped');
+  });
+
   it('stops a running command with the worker (SIGTERM) and runs it again on the next one', async () => {
     const name = uniqueName('drain');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'paso-drain-'));
