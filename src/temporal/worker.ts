@@ -45,6 +45,10 @@ export async function createPasoWorker(options: PasoWorkerOptions): Promise<Work
       watchIntervalMs: 3_000,
       watchMaxRunMs: 60 * 60_000,
     }),
+    // Workflows waiting for people hold nothing: past this many, the least recently used leave the cache and
+    // are replayed from history when they next have work. Keeps a worker's memory flat however many wait
+    // (measured by `npm run bench:hibernate`).
+    maxCachedWorkflows: 250,
     // On shutdown, running commands get this long before they are cancelled (and their process groups
     // killed); Temporal then runs them again on another worker.
     shutdownGraceTime: '5s',
