@@ -6,29 +6,16 @@
  * so the worker's memory is its own. Prints the figures; asserts nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { resolveTemporalCli } from '../src/temporal/cli.js';
-import { startDevServer } from '../src/temporal/dev-server.js';
+import { benchServer, freePort, sleep } from './support.js';
 
 const N = Number(process.env.BENCH_WAITING ?? 1000);
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 30);
 const CONCURRENCY = 16;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs `fn` over `items`, at most CONCURRENCY at a time. */
 async function pool<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -77,15 +64,7 @@ async function stopRole(child: ChildProcess): Promise<void> {
 }
 
 async function main() {
-  const work = mkdtempSync(path.join(os.tmpdir(), 'paso-hibernate-'));
-  const server = await startDevServer({
-    cli: await resolveTemporalCli(),
-    dbFile: path.join(work, 'temporal.db'),
-    logFile: path.join(work, 'temporal.log'),
-    port: await freePort(),
-    uiPort: await freePort(),
-    namespace: 'default',
-  });
+  const { work, server } = await benchServer('hibernate');
   const configFile = path.join(work, 'paso.config.json');
   writeFileSync(
     configFile,

@@ -9,9 +9,7 @@
  *  3. PARALLEL throughput of a 3-stage no-op pipeline, next to a bare workflow running the same 3 activities
  *  4. history events per execution and per stage, coordinator events per hand-off
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -20,8 +18,7 @@ import { createActivities } from '../src/activities/index.js';
 import { loadConfig } from '../src/config.js';
 import { createClient, startGatewayRole, startWorkerRole } from '../src/roles.js';
 import { coordinatorWorkflowId } from '../src/shared/temporal.js';
-import { resolveTemporalCli } from '../src/temporal/cli.js';
-import { startDevServer } from '../src/temporal/dev-server.js';
+import { benchServer, freePort, sleep } from './support.js';
 import type { PipelineDefinitionInput } from '../src/shared/definition.js';
 import type { bareChain, bareThree } from './bare-workflows.js';
 
@@ -33,20 +30,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 const pct = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `<id> start|end <ms>` lines written by the commands themselves. */
 function stampScript(file: string): string {
@@ -65,15 +52,7 @@ function handoffs(file: string, order: string[]): number[] {
 }
 
 async function main() {
-  const work = mkdtempSync(path.join(os.tmpdir(), 'paso-bench-'));
-  const server = await startDevServer({
-    cli: await resolveTemporalCli(),
-    dbFile: path.join(work, 'temporal.db'),
-    logFile: path.join(work, 'temporal.log'),
-    port: await freePort(),
-    uiPort: await freePort(),
-    namespace: 'default',
-  });
+  const { work, server } = await benchServer('bench');
   const configFile = path.join(work, 'paso.config.json');
   writeFileSync(configFile, JSON.stringify({ users: [{ name: 'bench', token: TOKEN, roles: ['admin'] }] }));
   const port = await freePort();

@@ -1,0 +1,32 @@
+/** What both benchmarks need: free ports, and a Temporal dev server of their own in a temporary directory. */
+import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { resolveTemporalCli } from '../src/temporal/cli.js';
+import type { DevServer } from '../src/temporal/dev-server.js';
+import { startDevServer } from '../src/temporal/dev-server.js';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function benchServer(name: string): Promise<{ work: string; server: DevServer }> {
+  const work = mkdtempSync(path.join(os.tmpdir(), `paso-${name}-`));
+  const server = await startDevServer({
+    cli: await resolveTemporalCli(),
+    dbFile: path.join(work, 'temporal.db'),
+    logFile: path.join(work, 'temporal.log'),
+    port: await freePort(),
+    uiPort: await freePort(),
+    namespace: 'default',
+  });
+  return { work, server };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
