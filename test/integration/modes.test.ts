@@ -27,6 +27,18 @@ function twoStages(name: string, gates: Gates, mode: string) {
   };
 }
 
+/** A pipeline in which execution 1 holds Deploy (its command kept open) and execution 2 waits in front of it. */
+async function holderAndWaiter(prefix: string, mode: 'SUPERSEDED' | 'QUEUED') {
+  const name = uniqueName(prefix);
+  const gates = new Gates();
+  await api.pipeline(twoStages(name, gates, mode));
+  const e1 = await api.trigger(name);
+  await poll(() => Promise.resolve(gates.started(e1, 'deploy'))).toBe(true);
+  const e2 = await api.trigger(name);
+  await poll(async () => (await api.execution(e2)).waiting).toEqual({ stage: 'Deploy', for: 'STAGE_LOCK' });
+  return { name, gates, e1, e2 };
+}
+
 let client: Client;
 beforeAll(async () => {
   client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
@@ -35,14 +47,7 @@ afterAll(() => client?.connection.close());
 
 describe('SUPERSEDED mode', () => {
   it("follows the seed's example: 2 waits, 3 supersedes it, 3 enters Deploy when 1 leaves", async () => {
-    const name = uniqueName('seed');
-    const gates = new Gates();
-    await api.pipeline(twoStages(name, gates, 'SUPERSEDED'));
-
-    const e1 = await api.trigger(name);
-    await poll(() => Promise.resolve(gates.started(e1, 'deploy'))).toBe(true);
-    const e2 = await api.trigger(name);
-    await poll(async () => (await api.execution(e2)).waiting).toEqual({ stage: 'Deploy', for: 'STAGE_LOCK' });
+    const { name, gates, e1, e2 } = await holderAndWaiter('seed', 'SUPERSEDED');
     expect(await stageState(name, 'Deploy')).toMatchObject({
       lockedBy: e1,
       inbound: [{ executionId: e2, status: 'InProgress', waitingFor: 'STAGE_LOCK' }],
@@ -223,13 +228,8 @@ describe('transitions', () => {
 
 describe('locks are never leaked', () => {
   it('a terminated holder loses its lock within 15 seconds and the waiting one enters', async () => {
-    const name = uniqueName('terminated');
-    const gates = new Gates();
-    await api.pipeline(twoStages(name, gates, 'QUEUED'));
-    const e1 = await api.trigger(name);
-    await poll(() => Promise.resolve(gates.started(e1, 'deploy'))).toBe(true);
-    const e2 = await api.trigger(name);
-    await poll(async () => (await stageState(name, 'Deploy')).inbound.map((w) => w.executionId)).toEqual([e2]);
+    const { name, gates, e1, e2 } = await holderAndWaiter('terminated', 'QUEUED');
+    expect((await stageState(name, 'Deploy')).inbound.map((w) => w.executionId)).toEqual([e2]);
 
     const terminatedAt = Date.now();
     await client.workflow.getHandle(e1).terminate('test: ended from outside Paso');
@@ -246,13 +246,7 @@ describe('locks are never leaked', () => {
 
 describe('executions ended from outside Paso', () => {
   it('a cancelled holder gives its lock back at once and shows Cancelled, its command abandoned', async () => {
-    const name = uniqueName('cancelled');
-    const gates = new Gates();
-    await api.pipeline(twoStages(name, gates, 'SUPERSEDED'));
-    const e1 = await api.trigger(name);
-    await poll(() => Promise.resolve(gates.started(e1, 'deploy'))).toBe(true);
-    const e2 = await api.trigger(name);
-    await poll(async () => (await api.execution(e2)).waiting?.for).toBe('STAGE_LOCK');
+    const { gates, e1, e2 } = await holderAndWaiter('cancelled', 'SUPERSEDED');
     await client.workflow.getHandle(e1).cancel();
     await poll(() => Promise.resolve(gates.started(e2, 'deploy'))).toBe(true);
     const cancelled = await api.waitFor(e1, ['Cancelled']);
@@ -263,13 +257,8 @@ describe('executions ended from outside Paso', () => {
   });
 
   it('a reset holder keeps its lock and, run again, releases it to the waiting one', async () => {
-    const name = uniqueName('reset');
-    const gates = new Gates();
-    await api.pipeline(twoStages(name, gates, 'QUEUED'));
-    const e1 = await api.trigger(name);
-    await poll(() => Promise.resolve(gates.started(e1, 'deploy'))).toBe(true);
-    const e2 = await api.trigger(name);
-    await poll(async () => (await stageState(name, 'Deploy')).inbound.map((w) => w.executionId)).toEqual([e2]);
+    const { name, gates, e1, e2 } = await holderAndWaiter('reset', 'QUEUED');
+    expect((await stageState(name, 'Deploy')).inbound.map((w) => w.executionId)).toEqual([e2]);
 
     // Reset e1 to its first workflow task, as `temporal workflow reset --type FirstWorkflowTask` does.
     const handle = client.workflow.getHandle(e1);
