@@ -4,12 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import {
-  isGrpcServiceError,
-  WithStartWorkflowOperation,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-} from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { PipelineDefinition } from '../shared/definition.js';
 import type { ExecutionInput } from '../shared/execution.js';
@@ -39,7 +34,7 @@ import { stableJson } from '../workflows/json.js';
 import type { coordinator } from '../workflows/coordinator.js';
 import type { execution } from '../workflows/execution.js';
 import { runChecks } from './check.js';
-import { HttpProblem } from './problem.js';
+import { GRPC_RESOURCE_EXHAUSTED, grpcCode, HttpProblem } from './problem.js';
 import type { ExecutionSummary, TriggerBody } from './schemas.js';
 
 export interface PutPipelineResult {
@@ -243,8 +238,7 @@ export class Paso {
     update: UpdateDefinition<ExecutionView, [I]>,
     input: I,
   ): Promise<ExecutionView> {
-    if (!parseExecutionId(executionId)) throw new HttpProblem(404, `no execution "${executionId}"`);
-    const handle = this.client.workflow.getHandle(executionWorkflowId(executionId));
+    const handle = this.executionHandle(executionId);
     try {
       return await handle.executeUpdate(update, { args: [input] });
     } catch (err) {
@@ -257,8 +251,13 @@ export class Paso {
   }
 
   async getExecution(executionId: string): Promise<ExecutionView> {
+    return this.executionHandle(executionId).query(executionQuery);
+  }
+
+  /** The execution's workflow; an id that cannot be an execution's is a 404 before Temporal is asked. */
+  private executionHandle(executionId: string) {
     if (!parseExecutionId(executionId)) throw new HttpProblem(404, `no execution "${executionId}"`);
-    return this.client.workflow.getHandle(executionWorkflowId(executionId)).query(executionQuery);
+    return this.client.workflow.getHandle(executionWorkflowId(executionId));
   }
 
   /** Newest first. Answered from Temporal's visibility store, so it may lag a running execution by a moment. */
@@ -284,16 +283,10 @@ async function retryWhileBusy<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      if (!isResourceExhausted(err) || attempt >= 12) throw err;
+      if (grpcCode(err) !== GRPC_RESOURCE_EXHAUSTED || attempt >= 12) throw err;
       await new Promise((r) => setTimeout(r, Math.min(400, 10 * 2 ** attempt) * (0.5 + Math.random())));
     }
   }
-}
-
-function isResourceExhausted(err: unknown): boolean {
-  const RESOURCE_EXHAUSTED = 8;
-  const candidates = [err, (err as { cause?: unknown })?.cause];
-  return candidates.some((e) => isGrpcServiceError(e) && Number(e.code) === RESOURCE_EXHAUSTED);
 }
 
 /** At most `limit` concurrent runs per key; the others wait their turn in order. */

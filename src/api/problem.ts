@@ -60,7 +60,13 @@ const STATUS_OF_FAILURE: Record<string, number> = {
 const GRPC_UNAVAILABLE = 14;
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_NOT_FOUND = 5;
-const GRPC_RESOURCE_EXHAUSTED = 8;
+export const GRPC_RESOURCE_EXHAUSTED = 8;
+
+/** The gRPC status code of a Temporal service error, whether the SDK throws it bare or wrapped as a cause. */
+export function grpcCode(err: unknown): number | undefined {
+  for (const e of [err, (err as { cause?: unknown })?.cause]) if (isGrpcServiceError(e)) return Number(e.code);
+  return undefined;
+}
 
 /** Turns any error into the problem users see. Unknown errors are 500s: they are bugs, and are logged. */
 export function toProblem(err: unknown): HttpProblem {
@@ -74,8 +80,8 @@ export function toProblem(err: unknown): HttpProblem {
     return new HttpProblem(503, 'Temporal did not answer in time; is a worker running?');
   }
   if (err instanceof QueryNotRegisteredError) return new HttpProblem(404, 'not found');
-  if (isGrpcServiceError(err) || isGrpcServiceError((err as { cause?: unknown })?.cause)) {
-    const code = isGrpcServiceError(err) ? err.code : (err as { cause: { code: number } }).cause.code;
+  const code = grpcCode(err);
+  if (code !== undefined) {
     if (code === GRPC_NOT_FOUND) return new HttpProblem(404, 'not found');
     if (code === GRPC_UNAVAILABLE) return new HttpProblem(503, 'Temporal is unreachable');
     if (code === GRPC_RESOURCE_EXHAUSTED) {

@@ -219,6 +219,9 @@ describe('transitions', () => {
     expect(noReason.status).toBe(400);
     expect((noReason.body as { errors: { path: string }[] }).errors[0]!.path).toBe('reason');
     expect((await api.as('bob').put(`/pipelines/${name}/transitions/Nope`, { enabled: true })).status).toBe(404);
+    expect((await api.as('bob').put('/pipelines/no-such-pipeline/transitions/Deploy', { enabled: true })).status).toBe(
+      404,
+    );
     expect((await api.as('carol').put(`/pipelines/${name}/transitions/Deploy`, { enabled: true })).status).toBe(403);
     await api.pipeline({ ...twoStages(name, gates, 'PARALLEL') });
     const parallel = await api.as('bob').put(`/pipelines/${name}/transitions/Deploy`, { enabled: false, reason: 'x' });

@@ -57,7 +57,7 @@ export function pipelinesRouter(paso: Paso): Router {
   router.put('/:name/transitions/:stage', requireRole('operator'), async (req, res) => {
     const { name, stage } = parse(transitionParams, req.params, 'params');
     const body = parse(transitionBody, req.body, 'body');
-    await paso.getPipeline(name);
+    // Unknown or deleted pipelines and stages are refused by the coordinator itself (404).
     res.json(await paso.setTransition(name, stage, body.enabled, body.reason, currentUser(req).name));
   });
 
