@@ -10,7 +10,7 @@ import {
   proxyActivities,
   sleep,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
+import type { Activities, RunCommandInput } from '../activities/index.js';
 import type { NotifyEvent } from '../activities/notify.js';
 import type { Action, ApprovalAction, CommandAction, PauseAction, Stage } from '../shared/definition.js';
 import type { ExecutionInput } from '../shared/execution.js';
@@ -142,9 +142,33 @@ async function perform(ctx: ActionContext, stage: Stage, action: Action): Promis
 
 async function runCommandAction(ctx: ActionContext, stage: Stage, action: CommandAction): Promise<string | null> {
   const { input, state } = ctx;
+  const { outcome, error } = await executeCommand(
+    {
+      executionId: input.executionId,
+      pipeline: input.pipeline,
+      stage: stage.name,
+      action: action.name,
+      run: action.run,
+      variables: input.variables,
+      timeoutSeconds: action.timeoutSeconds,
+    },
+    `${stage.name}/${action.name}`,
+  );
+  if (outcome) state.commandOutcome(stage.name, action.name, outcome);
+  return error;
+}
+
+/**
+ * Runs a script as the `runCommand` activity (actions and rollbacks alike): its outcome when it ran, and its
+ * error, or null when it succeeded. A cancellation (stop and abandon) is passed on, not turned into an error.
+ */
+export async function executeCommand(
+  command: RunCommandInput,
+  summary: string,
+): Promise<{ outcome: CommandOutcome | null; error: string | null }> {
   const { runCommand } = proxyActivities<Activities>({
-    summary: `${stage.name}/${action.name}`,
-    startToCloseTimeout: `${action.timeoutSeconds + ACTIVITY_SLACK_SECONDS}s`,
+    summary,
+    startToCloseTimeout: `${command.timeoutSeconds + ACTIVITY_SLACK_SECONDS}s`,
     heartbeatTimeout: '15s',
     // Abandoning waits until the command's process group is really gone.
     cancellationType: 'WAIT_CANCELLATION_COMPLETED',
@@ -157,26 +181,14 @@ async function runCommandAction(ctx: ActionContext, stage: Stage, action: Comman
     },
   });
   try {
-    const outcome = await runCommand({
-      executionId: input.executionId,
-      pipeline: input.pipeline,
-      stage: stage.name,
-      action: action.name,
-      run: action.run,
-      variables: input.variables,
-      timeoutSeconds: action.timeoutSeconds,
-    });
-    state.commandOutcome(stage.name, action.name, outcome);
-    return null;
+    return { outcome: await runCommand(command), error: null };
   } catch (err) {
     if (isCancellation(err)) throw err;
     const cause = err instanceof ActivityFailure ? err.cause : undefined;
     if (cause instanceof ApplicationFailure) {
-      const outcome = cause.details?.[0] as CommandOutcome | undefined;
-      if (outcome) state.commandOutcome(stage.name, action.name, outcome);
-      return cause.message;
+      return { outcome: (cause.details?.[0] as CommandOutcome | undefined) ?? null, error: cause.message };
     }
-    return cause?.message ?? (err instanceof Error ? err.message : String(err));
+    return { outcome: null, error: cause?.message ?? (err instanceof Error ? err.message : String(err)) };
   }
 }
 
