@@ -18,7 +18,7 @@ import { createActivities } from '../src/activities/index.js';
 import { loadConfig } from '../src/config.js';
 import { createClient, startGatewayRole, startWorkerRole } from '../src/roles.js';
 import { coordinatorWorkflowId } from '../src/shared/temporal.js';
-import { benchServer, freePort, sleep } from './support.js';
+import { benchServer, freePort, runBench, sleep } from './support.js';
 import type { PipelineDefinitionInput } from '../src/shared/definition.js';
 import type { bareChain, bareThree } from './bare-workflows.js';
 
@@ -224,10 +224,4 @@ async function main() {
   await server.stop();
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -30,3 +30,14 @@ export async function benchServer(name: string): Promise<{ work: string; server:
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs a benchmark's main and exits: 0 when it printed its figures, 1 (with the error) when it could not. */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
