@@ -79,8 +79,9 @@ async function main() {
       heartbeatMs: 2_000,
       client,
       taskQueue: 'bench-bare',
-      pasoOptions: { notificationUrl: null, publicUrl: '', dataDir: path.join(work, 'bare') },
+      pasoOptions: { notificationUrl: null, publicUrl: '', dataDir: path.join(work, 'bare'), talkback: [] },
       watchIntervalMs: 3_000,
+      slack: null,
       watchMaxRunMs: 60_000,
     }),
   });

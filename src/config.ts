@@ -55,8 +55,26 @@ const fileSchema = z
       .optional(),
     notifications: z.object({ url: z.url() }).strict().optional(),
     talkback: z
-      .array(z.object({ name: z.string().min(1), run: z.string().min(1), allowed: principals }).strict())
-      .default([]),
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'letters, digits, "_", "." and "-"'),
+            run: z.string().min(1),
+            allowed: principals,
+            /** The command is killed (SIGTERM, then SIGKILL) after this long. */
+            timeoutSeconds: z.number().int().positive().max(86_400).default(600),
+          })
+          .strict(),
+      )
+      .default([])
+      .superRefine((items, ctx) => {
+        const names = new Set<string>();
+        items.forEach((t, i) => {
+          if (names.has(t.name))
+            ctx.addIssue({ code: 'custom', path: [i, 'name'], message: 'duplicate Talkback name' });
+          names.add(t.name);
+        });
+      }),
   })
   .strict();
 

@@ -32,6 +32,7 @@ export async function startWorkerRole(config: PasoConfig, address: string): Prom
     taskQueue: config.taskQueue,
     dataDir: config.dataDir,
     pasoOptions: config,
+    slack: config.slack,
   });
   const running = worker.run();
   console.log(`worker: polling task queue "${config.taskQueue}" on ${address}`);

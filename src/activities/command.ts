@@ -29,20 +29,43 @@ export interface CommandDeps {
 }
 
 export async function runCommand(deps: CommandDeps, input: RunCommandInput): Promise<CommandOutcome> {
+  return runInWorkspace(deps, {
+    executionId: input.executionId,
+    run: input.run,
+    env: { ...input.variables, PASO_STAGE: input.stage, PASO_ACTION: input.action },
+    pipeline: input.pipeline,
+    logPath: actionLogPath(deps.dataDir, input.executionId, input.stage, input.action),
+    timeoutSeconds: input.timeoutSeconds,
+  });
+}
+
+/**
+ * Runs a script in the execution's workspace as the current activity: heartbeats, killed with its process
+ * group on cancellation or timeout. A failure is a non-retryable ApplicationFailure carrying the outcome.
+ */
+export async function runInWorkspace(
+  deps: CommandDeps,
+  input: {
+    executionId: string;
+    pipeline: string;
+    run: string;
+    env: Record<string, string>;
+    logPath: string;
+    timeoutSeconds: number;
+  },
+): Promise<CommandOutcome> {
   const ctx = Context.current();
   const cwd = workspacePath(deps.dataDir, input.executionId);
   const result = await runScript({
     script: input.run,
     env: {
-      ...input.variables,
+      ...input.env,
       PASO_PIPELINE: input.pipeline,
       PASO_EXECUTION_ID: input.executionId,
-      PASO_STAGE: input.stage,
-      PASO_ACTION: input.action,
       PASO_WORKSPACE: cwd,
     },
     cwd,
-    logPath: actionLogPath(deps.dataDir, input.executionId, input.stage, input.action),
+    logPath: input.logPath,
     label: `attempt ${ctx.info.attempt}`,
     timeoutSeconds: input.timeoutSeconds,
     killGraceMs: deps.killGraceMs,

@@ -2,16 +2,20 @@
  * All of Paso's I/O that workflows ask for, built from its dependencies so tests can hand in their own.
  * Workflows import the `Activities` type only.
  */
+import type { ChatDeps, PostChatInput } from './chat.js';
+import { postChat } from './chat.js';
 import type { CommandDeps, RunCommandInput } from './command.js';
 import { runCommand } from './command.js';
 import type { NotifyInput } from './notify.js';
 import { notify } from './notify.js';
 import type { ScheduleDeps, SyncSchedulesInput, TriggerScheduledInput } from './schedules.js';
 import { syncSchedules, triggerScheduled } from './schedules.js';
+import type { RunTalkbackActivityInput } from './talkback.js';
+import { runTalkback } from './talkback.js';
 import type { WatchDeps, WatchExecutionsInput } from './watch.js';
 import { watchExecutions } from './watch.js';
 
-export type ActivityDeps = CommandDeps & WatchDeps & ScheduleDeps;
+export type ActivityDeps = CommandDeps & WatchDeps & ScheduleDeps & ChatDeps;
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -20,6 +24,8 @@ export function createActivities(deps: ActivityDeps) {
     syncSchedules: (input: SyncSchedulesInput) => syncSchedules(deps, input),
     triggerScheduled: (input: TriggerScheduledInput) => triggerScheduled(deps, input),
     notify: (input: NotifyInput) => notify(input),
+    postChat: (input: PostChatInput) => postChat(deps, input),
+    runTalkback: (input: RunTalkbackActivityInput) => runTalkback(deps, input),
   };
 }
 

@@ -5,7 +5,11 @@
 import express from 'express';
 import type { Client } from '@temporalio/client';
 import type { PasoConfig } from '../config.js';
+import { AnnotationStore } from '../annotations.js';
+import { slackClient } from '../slack.js';
 import { authenticate } from './auth.js';
+import { ChatOps } from './chatops/chatops.js';
+import { slackEventsRouter } from './chatops/router.js';
 import { openApiDocument } from './openapi.js';
 import { Paso } from './paso.js';
 import { HttpProblem, notFoundHandler, problemHandler } from './problem.js';
@@ -17,7 +21,7 @@ export const BODY_LIMIT = '1mb';
 
 export interface AppDeps {
   client: Client;
-  config: Pick<PasoConfig, 'users' | 'taskQueue' | 'dataDir' | 'notificationUrl' | 'publicUrl'>;
+  config: Pick<PasoConfig, 'users' | 'taskQueue' | 'dataDir' | 'notificationUrl' | 'publicUrl' | 'talkback' | 'slack'>;
 }
 
 export function createApp({ client, config }: AppDeps): express.Express {
@@ -25,6 +29,18 @@ export function createApp({ client, config }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // Before the JSON parser: Slack's signature is over the raw body. Signed by Slack, not a bearer token.
+  const chatops = config.slack && {
+    signingSecret: config.slack.signingSecret,
+    handler: new ChatOps({
+      paso,
+      slack: slackClient(config.slack, 'gateway'),
+      annotations: new AnnotationStore(config.dataDir),
+      users: config.users,
+      publicUrl: config.publicUrl,
+    }),
+  };
+  app.use('/chatops/slack', slackEventsRouter(chatops ?? null, BODY_LIMIT));
   app.use(express.json({ limit: BODY_LIMIT, strict: false }));
   app.use(express.text({ limit: BODY_LIMIT, type: YAML_TYPES }));
 

@@ -1,6 +1,7 @@
 /**
- * What the gateway (and, later, ChatOps) can do with pipelines and executions, in Temporal terms. Routes
- * translate HTTP to these calls; every caller goes through the same checks.
+ * What people can do with pipelines and executions, in Temporal terms. The HTTP routes and ChatOps both
+ * translate to these calls, so a person's rights over an execution are checked here, once, whichever way
+ * they ask.
  */
 import { createHash } from 'node:crypto';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
@@ -9,11 +10,13 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { PipelineDefinition } from '../shared/definition.js';
 import type { ExecutionInput } from '../shared/execution.js';
 import { parseExecutionId } from '../shared/execution.js';
-import type { ExecutionStatus, ExecutionView } from '../shared/execution-view.js';
+import type { PasoConfig, Role, User } from '../config.js';
+import type { ExecutionStatus, ExecutionView, TalkbackRun } from '../shared/execution-view.js';
 import { EXECUTION_STATUSES } from '../shared/execution-view.js';
 import type { PipelineSnapshot } from '../shared/messages.js';
 import {
   allocateExecutionUpdate,
+  bindChannelUpdate,
   decideApprovalUpdate,
   decideResumeUpdate,
   decideTrapUpdate,
@@ -24,15 +27,25 @@ import {
   pipelineStateQuery,
   putDefinitionUpdate,
   retryUpdate,
+  runTalkbackUpdate,
   setTransitionUpdate,
   stopUpdate,
 } from '../shared/messages.js';
-import type { ApprovalDecision, ResumeDecision, RetryInput, StopInput, TrapDecision } from '../shared/messages.js';
+import type {
+  ApprovalDecision,
+  ChannelRef,
+  Decider,
+  ResumeDecision,
+  RetryInput,
+  StopInput,
+  TrapDecision,
+} from '../shared/messages.js';
 import type { PipelineState, StageState } from '../shared/pipeline-state.js';
 import { coordinatorWorkflowId, executionWorkflowId, PasoPipeline, PasoStage, PasoStatus } from '../shared/temporal.js';
 import { stableJson } from '../workflows/json.js';
 import type { coordinator } from '../workflows/coordinator.js';
 import type { execution } from '../workflows/execution.js';
+import { hasRole } from './auth.js';
 import { runChecks } from './check.js';
 import { GRPC_RESOURCE_EXHAUSTED, grpcCode, HttpProblem } from './problem.js';
 import type { ExecutionSummary, TriggerBody } from './schemas.js';
@@ -55,6 +68,8 @@ export interface PasoOptions {
   publicUrl: string;
   /** Where CHECK runs keep their output. */
   dataDir: string;
+  /** The commands people may run on an execution's behalf (ChatOps `run`, `POST /executions/:id/talkback`). */
+  talkback: PasoConfig['talkback'];
 }
 
 export class Paso {
@@ -209,24 +224,72 @@ export class Paso {
     return { executionId: input.executionId, status: asStatus(status), created: false };
   }
 
-  async stop(executionId: string, request: Omit<StopInput, 'by'>, by: string): Promise<ExecutionView> {
-    return this.updateExecution(executionId, stopUpdate, { ...request, by });
+  async stop(executionId: string, request: Omit<StopInput, 'by'>, actor: User): Promise<ExecutionView> {
+    authorize(actor, 'operator');
+    return this.updateExecution(executionId, stopUpdate, { ...request, by: actor.name });
   }
 
-  async retry(executionId: string, request: Omit<RetryInput, 'by'>, by: string): Promise<ExecutionView> {
-    return this.updateExecution(executionId, retryUpdate, { ...request, by });
+  async retry(executionId: string, request: Omit<RetryInput, 'by'>, actor: User): Promise<ExecutionView> {
+    authorize(actor, 'operator');
+    return this.updateExecution(executionId, retryUpdate, { ...request, by: actor.name });
   }
 
-  approve(executionId: string, decision: ApprovalDecision): Promise<ExecutionView> {
-    return this.updateExecution(executionId, decideApprovalUpdate, decision);
+  // Manual steps: who may decide is the action's business (approvers, a pause's `allowed`), checked by the
+  // execution itself; Paso vouches for the person's name, groups and roles.
+
+  async approve(executionId: string, decision: Omit<ApprovalDecision, keyof Decider>, actor: User) {
+    authorize(actor, 'viewer');
+    return this.updateExecution(executionId, decideApprovalUpdate, { ...decision, ...deciderOf(actor) });
   }
 
-  resume(executionId: string, decision: ResumeDecision): Promise<ExecutionView> {
-    return this.updateExecution(executionId, decideResumeUpdate, decision);
+  async resume(executionId: string, decision: Omit<ResumeDecision, keyof Decider>, actor: User) {
+    authorize(actor, 'viewer');
+    return this.updateExecution(executionId, decideResumeUpdate, { ...decision, ...deciderOf(actor) });
   }
 
-  decideTrap(executionId: string, decision: TrapDecision): Promise<ExecutionView> {
-    return this.updateExecution(executionId, decideTrapUpdate, decision);
+  async decideTrap(executionId: string, decision: Omit<TrapDecision, keyof Decider>, actor: User) {
+    authorize(actor, 'operator');
+    return this.updateExecution(executionId, decideTrapUpdate, { ...decision, ...deciderOf(actor) });
+  }
+
+  /**
+   * Runs a configured Talkback command on behalf of the execution (CONTRACT.md section 6): only the items
+   * of the config file, only for the people and groups each allows. The execution runs it as an activity
+   * and reports its output (to its chat channels, and as an annotation); this answers once it has started.
+   */
+  async runTalkback(executionId: string, name: string, actor: User): Promise<TalkbackRun> {
+    const item = this.options.talkback.find((t) => t.name === name);
+    if (!item) {
+      const known = this.options.talkback.map((t) => t.name);
+      throw new HttpProblem(
+        404,
+        `no Talkback command "${name}"` + (known.length ? ` (configured: ${known.join(', ')})` : ' (none configured)'),
+      );
+    }
+    if (!item.allowed.users.includes(actor.name) && !item.allowed.groups.some((g) => actor.groups.includes(g))) {
+      throw new HttpProblem(403, `${actor.name} may not run the Talkback command "${name}"`);
+    }
+    const view = await this.updateExecution(executionId, runTalkbackUpdate, {
+      name: item.name,
+      run: item.run,
+      timeoutSeconds: item.timeoutSeconds,
+      by: actor.name,
+    });
+    return view.talkback.at(-1)!;
+  }
+
+  /** Binds a chat channel to the execution (ChatOps); binding the same channel again changes nothing. */
+  async bindChannel(executionId: string, channel: ChannelRef, actor: User): Promise<ExecutionView> {
+    authorize(actor, 'viewer');
+    return this.updateExecution(executionId, bindChannelUpdate, { ...channel, by: actor.name });
+  }
+
+  /** The execution a chat channel is bound to, from Temporal's visibility store (null when none is). */
+  async executionOfChannel(channelId: string): Promise<string | null> {
+    if (!/^[A-Z0-9]+$/i.test(channelId)) return null;
+    const query = `WorkflowType = 'execution' AND PasoChannels = '${channelId}' AND TaskQueue = '${this.taskQueue}'`;
+    for await (const wf of this.client.workflow.list({ query, pageSize: 1 })) return wf.workflowId;
+    return null;
   }
 
   /**
@@ -251,7 +314,12 @@ export class Paso {
   }
 
   async getExecution(executionId: string): Promise<ExecutionView> {
-    return this.executionHandle(executionId).query(executionQuery);
+    try {
+      return await this.executionHandle(executionId).query(executionQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new HttpProblem(404, `no execution "${executionId}"`);
+      throw err;
+    }
   }
 
   /** The execution's workflow; an id that cannot be an execution's is a 404 before Temporal is asked. */
@@ -343,6 +411,15 @@ function asStatus(recorded: string | undefined, temporalStatus = 'RUNNING'): Exe
   return (EXECUTION_STATUSES as readonly string[]).includes(recorded ?? '')
     ? (recorded as ExecutionStatus)
     : 'InProgress';
+}
+
+/** The one check of a person's role for what they do to executions, for the HTTP API and ChatOps alike. */
+function authorize(actor: User, role: Role): void {
+  if (!hasRole(actor, role)) throw new HttpProblem(403, `this needs the ${role} role`);
+}
+
+function deciderOf(actor: User): Decider {
+  return { by: actor.name, groups: [...actor.groups], roles: [...actor.roles] };
 }
 
 function isGone(err: unknown): boolean {

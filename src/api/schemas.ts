@@ -135,6 +135,11 @@ export const trapBody = z
   .strict()
   .meta({ id: 'TrapRequest' });
 
+export const talkbackBody = z
+  .object({ name: z.string().min(1).max(100) })
+  .strict()
+  .meta({ id: 'TalkbackRequest' });
+
 export const annotationBody = z
   .object({ kind: z.enum(['comment', 'log', 'other']), text: z.string().min(1).max(65_536) })
   .strict()
@@ -149,6 +154,8 @@ export const annotationSchema = z
     file: z.object({ name: z.string(), size: z.number().int(), sha256: z.string(), url: z.string() }).optional(),
     by: z.string(),
     at: z.string(),
+    /** Chat annotations: who said it in Slack, in which channel, and the message's timestamp. */
+    slack: z.object({ user: z.string(), channel: z.string(), ts: z.string() }).optional(),
   })
   .meta({ id: 'Annotation' });
 

@@ -1,6 +1,6 @@
 /** One time-ordered story of an execution: its own events (from the view) and people's annotations. */
 import type { ExecutionView } from '../shared/execution-view.js';
-import type { Annotation } from './annotations.js';
+import type { Annotation } from '../annotations.js';
 
 export interface TimelineEntry {
   at: string;

@@ -43,6 +43,22 @@ const rollbackStepSchema = z.object({
   outputTail: z.string().nullable(),
 });
 
+const channelSchema = z.object({ channel: z.string(), name: z.string(), by: z.string(), at: z.string() });
+
+const talkbackRunSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    by: z.string(),
+    status: z.enum(['InProgress', 'Succeeded', 'Failed']),
+    startedAt: z.string(),
+    endedAt: z.string().nullable(),
+    exitCode: z.number().int().nullable(),
+    error: z.string().nullable(),
+    outputTail: z.string().nullable(),
+  })
+  .meta({ id: 'TalkbackRun' });
+
 const triggerInfoSchema = z.object({ type: z.enum(['manual', 'schedule']), by: z.string(), at: z.string() });
 
 const actionViewSchema = z.object({
@@ -96,6 +112,10 @@ export const executionViewSchema = z
     retryableUntil: z.string().nullable(),
     /** SUPERSEDED mode: the newer execution that entered the failed stage since, making this one unretryable. */
     overtakenBy: z.string().nullable(),
+    /** ChatOps: the chat channels bound to the execution. */
+    channels: z.array(channelSchema),
+    /** Talkback commands run on the execution's behalf, oldest first. */
+    talkback: z.array(talkbackRunSchema),
     error: z.string().nullable(),
     startedAt: z.string(),
     endedAt: z.string().nullable(),
@@ -114,3 +134,6 @@ export type StopRecord = NonNullable<ExecutionView['stop']>;
 export type DecisionRecord = z.infer<typeof decisionRecordSchema>;
 export type RollbackView = NonNullable<ExecutionView['rollback']>;
 export type RollbackStep = z.infer<typeof rollbackStepSchema>;
+export type ChannelBinding = z.infer<typeof channelSchema>;
+export type TalkbackRun = z.infer<typeof talkbackRunSchema>;
+export { talkbackRunSchema };

@@ -162,6 +162,30 @@ export const decideApprovalUpdate = defineUpdate<ExecutionView, [ApprovalDecisio
 export const decideResumeUpdate = defineUpdate<ExecutionView, [ResumeDecision]>('decideResume');
 export const decideTrapUpdate = defineUpdate<ExecutionView, [TrapDecision]>('decideTrap');
 
+/** A chat channel (Slack's id, and its name without "#"). */
+export interface ChannelRef {
+  channel: string;
+  name: string;
+}
+export interface BindChannelInput extends ChannelRef {
+  by: string;
+}
+/**
+ * ChatOps: the channel follows the execution from now on (its messages become annotations, the execution
+ * posts its manual steps and its end there). Binding a bound channel again changes nothing.
+ */
+export const bindChannelUpdate = defineUpdate<ExecutionView, [BindChannelInput]>('bindChannel');
+
+export interface RunTalkbackInput {
+  /** The Talkback item's name and script, as the config file had them when a person asked. */
+  name: string;
+  run: string;
+  timeoutSeconds: number;
+  by: string;
+}
+/** Runs a Talkback command for the execution, in the background; its run is the view's last `talkback` entry. */
+export const runTalkbackUpdate = defineUpdate<ExecutionView, [RunTalkbackInput]>('runTalkback');
+
 export interface OvertakenInput {
   stage: string;
   by: string;

@@ -10,7 +10,9 @@ export const DEFAULT_TASK_QUEUE = 'paso';
 export const PasoPipeline = defineSearchAttributeKey('PasoPipeline', SearchAttributeType.KEYWORD);
 export const PasoStatus = defineSearchAttributeKey('PasoStatus', SearchAttributeType.KEYWORD);
 export const PasoStage = defineSearchAttributeKey('PasoStage', SearchAttributeType.KEYWORD);
-export const SEARCH_ATTRIBUTES = [PasoPipeline, PasoStatus, PasoStage] as const;
+/** ChatOps: the ids of the chat channels bound to an execution, so a message finds its execution. */
+export const PasoChannels = defineSearchAttributeKey('PasoChannels', SearchAttributeType.KEYWORD_LIST);
+export const SEARCH_ATTRIBUTES = [PasoPipeline, PasoStatus, PasoStage, PasoChannels] as const;
 
 /**
  * The coordinator of pipeline `name`. `:` cannot occur in a pipeline or execution id, so this id can never

@@ -9,6 +9,8 @@ import type { NativeConnection } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import type { PasoOptions } from '../api/paso.js';
+import type { SlackSettings } from '../slack.js';
+import { slackClient } from '../slack.js';
 import { projectRoot } from './cli.js';
 
 export interface PasoWorkerOptions {
@@ -19,6 +21,8 @@ export interface PasoWorkerOptions {
   taskQueue: string;
   dataDir: string;
   pasoOptions: PasoOptions;
+  /** ChatOps: where executions post to their bound channels (the config file's `slack`), if anywhere. */
+  slack?: SlackSettings;
   /** Override where the workflow bundle comes from (tests bundle once and share it). */
   workflowBundlePath?: string;
 }
@@ -44,6 +48,7 @@ export async function createPasoWorker(options: PasoWorkerOptions): Promise<Work
       pasoOptions: options.pasoOptions,
       watchIntervalMs: 3_000,
       watchMaxRunMs: 60 * 60_000,
+      slack: options.slack ? slackClient(options.slack, 'activity') : null,
     }),
     // Workflows waiting for people hold nothing: past this many, the least recently used leave the cache and
     // are replayed from history when they next have work. Keeps a worker's memory flat however many wait

@@ -17,6 +17,8 @@ import type {
   ApprovalRecord,
   DecisionRecord,
   RollbackStep,
+  ChannelBinding,
+  TalkbackRun,
 } from '../shared/execution-view.js';
 
 /** What a command leaves behind, whether it succeeded or not. */
@@ -51,6 +53,8 @@ export class ExecutionState {
       retryableStage: null,
       retryableUntil: null,
       overtakenBy: null,
+      channels: [],
+      talkback: [],
       error: null,
       startedAt: at,
       endedAt: null,
@@ -230,6 +234,47 @@ export class ExecutionState {
 
   finish(status: ExecutionStatus, at: string, error: string | null = null): void {
     Object.assign(this.v, { status, endedAt: at, error, waiting: null });
+  }
+
+  get channels(): readonly ChannelBinding[] {
+    return this.v.channels;
+  }
+
+  /** Binds a chat channel; false when it was bound already. */
+  bindChannel(binding: ChannelBinding): boolean {
+    if (this.v.channels.some((c) => c.channel === binding.channel)) return false;
+    this.v.channels.push(binding);
+    return true;
+  }
+
+  /** A Talkback command starts; its id is its place in the list, so it is the same on every replay. */
+  talkbackStarted(name: string, by: string, at: string): TalkbackRun {
+    const run: TalkbackRun = {
+      id: `tb-${this.v.talkback.length + 1}`,
+      name,
+      by,
+      status: 'InProgress',
+      startedAt: at,
+      endedAt: null,
+      exitCode: null,
+      error: null,
+      outputTail: null,
+    };
+    this.v.talkback.push(run);
+    return cloneJson(run);
+  }
+
+  talkbackEnded(id: string, outcome: CommandOutcome | null, error: string | null, at: string): TalkbackRun {
+    const run = this.v.talkback.find((t) => t.id === id);
+    if (!run) throw new Error(`unknown Talkback run ${id}`);
+    Object.assign(run, {
+      status: error ? 'Failed' : 'Succeeded',
+      endedAt: at,
+      exitCode: outcome?.exitCode ?? null,
+      outputTail: outcome?.outputTail ?? null,
+      error,
+    });
+    return cloneJson(run);
   }
 
   private stage(name: string): StageView {

@@ -20,6 +20,7 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import { endText, waitingText } from '../shared/chat-text.js';
 import type { Stage } from '../shared/definition.js';
 import type { ExecutionInput } from '../shared/execution.js';
 import type { ExecutionStatus, ExecutionView } from '../shared/execution-view.js';
@@ -41,6 +42,7 @@ import { coordinatorWorkflowId, PasoPipeline, PasoStage, PasoStatus } from '../s
 import type { Activities } from '../activities/index.js';
 import type { ActionContext } from './actions.js';
 import { ignoresErrors, runAction } from './actions.js';
+import { ExecutionChat } from './chat.js';
 import { handleDecisions } from './decisions.js';
 import { ExecutionState, runOrderGroups } from './execution-state.js';
 import { ManualWaits } from './manual-steps.js';
@@ -78,6 +80,7 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   let stageScope: CancellationScope | null = null;
   let retryRequest: RetryInput | null = null;
   const overtaken = new Map<string, string>();
+  const chat = new ExecutionChat(input, state, now);
   const manual = new ManualWaits(input.trigger.by, (stage, action) => state.knowsAction(stage, action));
   let rejected = false;
   // Notifications go out in the background; the workflow waits for them only before it ends.
@@ -90,6 +93,7 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     abandoning: () => state.stopRequest?.abandon === true,
     rejected: () => void (rejected = true),
     notify: (event) => {
+      chat.post(waitingText(state.view(), event.stage, event.action, input.reviewUrl ?? null));
       if (!input.notificationUrl) return;
       const body = {
         ...event,
@@ -154,7 +158,9 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
       state.finish(end.status, now(), end.error ?? null);
       setCurrentDetails(end.error ? `${end.status}: ${end.error}` : end.status);
       publish();
-      const retry = end.retryStage ? await awaitRetry(end.retryStage) : null;
+      const retryable = end.retryStage ? offerRetry(end.retryStage) : false;
+      chat.post(endText(state.view(), input.reviewUrl ?? null));
+      const retry = retryable ? await awaitRetry() : null;
       if (!retry) break;
       const only = retry.mode === 'FAILED_ACTIONS' ? new Set(state.unfinishedActions(retry.stage)) : undefined;
       plan = { from: stages.findIndex((s) => s.name === retry.stage), only };
@@ -169,12 +175,15 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
         state.abandonRunning(now());
         state.finish('Cancelled', now(), 'cancelled from Temporal');
         publish();
+        chat.post(endText(state.view(), input.reviewUrl ?? null));
+        await chat.close();
       });
     }
     throw err;
   }
 
   await Promise.all(notifications);
+  await chat.close();
   await condition(allHandlersFinished);
   return state.view();
 
@@ -254,18 +263,24 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     }
   }
 
-  /** Hibernates until a retry of `stage` is asked for, a newer execution overtakes it, or the window closes. */
-  async function awaitRetry(stage: string): Promise<RetryInput | null> {
-    const windowSeconds = input.definition.retryWindowSeconds;
+  /** Whether `stage` may be retried now (not once a newer execution overtook it); shown on the view. */
+  function offerRetry(stage: string): boolean {
     const by = overtaken.get(stage);
     if (by) {
       state.notRetryable(by);
       publish();
-      return null;
+      return false;
     }
+    const windowSeconds = input.definition.retryWindowSeconds;
     state.retryable(stage, new Date(Date.now() + windowSeconds * 1000).toISOString());
     publish();
     retryRequest = null;
+    return true;
+  }
+
+  /** Hibernates until a retry is asked for, a newer execution overtakes it, or the retry window closes. */
+  async function awaitRetry(): Promise<RetryInput | null> {
+    const windowSeconds = input.definition.retryWindowSeconds;
     await condition(() => retryRequest !== null || state.retryableStage === null, `${windowSeconds}s`);
     if (retryRequest === null || state.retryableStage === null) {
       state.notRetryable();

@@ -2,7 +2,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Router } from 'express';
-import type { Request } from 'express';
 import { actionLogPath } from '../../data-dir.js';
 import { currentUser, requireRole } from '../auth.js';
 import type { Paso } from '../paso.js';
@@ -16,10 +15,11 @@ import {
   resumeBody,
   retryBody,
   stopBody,
+  talkbackBody,
   trapBody,
 } from '../schemas.js';
-import type { Annotation } from '../annotations.js';
-import { AnnotationStore } from '../annotations.js';
+import type { Annotation } from '../../annotations.js';
+import { AnnotationStore } from '../../annotations.js';
 import { timeline } from '../timeline.js';
 import multer from 'multer';
 import { parse } from '../validate.js';
@@ -42,6 +42,7 @@ export function executionsRouter(paso: Paso, dataDir: string): Router {
     ...(a.file ? { file: { name: a.file.name, size: a.file.size, sha256: a.file.sha256, url: fileUrl(id, a) } } : {}),
     by: a.by,
     at: a.at,
+    ...(a.slack ? { slack: a.slack } : {}),
   });
 
   router.post('/:id/annotations', requireRole('operator'), async (req, res) => {
@@ -97,43 +98,44 @@ export function executionsRouter(paso: Paso, dataDir: string): Router {
     res.json(await paso.getExecution(id));
   });
 
-  router.post('/:id/stop', requireRole('operator'), async (req, res) => {
+  // Rights over an execution are checked by `Paso` (one code path with ChatOps), from the token's user.
+  router.post('/:id/stop', async (req, res) => {
     const { id } = parse(executionParams, req.params, 'params');
     const body = parse(stopBody, req.body ?? {}, 'body');
-    const view = await paso.stop(id, body, currentUser(req).name);
+    const view = await paso.stop(id, body, currentUser(req));
     res.status(202).json({ executionId: view.executionId, status: view.status });
   });
 
-  router.post('/:id/retry', requireRole('operator'), async (req, res) => {
+  router.post('/:id/retry', async (req, res) => {
     const { id } = parse(executionParams, req.params, 'params');
     const body = parse(retryBody, req.body, 'body');
-    const view = await paso.retry(id, body, currentUser(req).name);
+    const view = await paso.retry(id, body, currentUser(req));
     res.status(202).json({ executionId: view.executionId, status: view.status });
   });
 
-  // Manual steps: who may decide is the action's business (approvers, a pause's `allowed`), checked by the
-  // execution itself; the gateway vouches for the person's name, groups and roles.
-  const decider = (req: Request) => {
-    const user = currentUser(req);
-    return { by: user.name, groups: [...user.groups], roles: [...user.roles] };
-  };
-  router.post('/:id/approvals', requireRole('viewer'), async (req, res) => {
+  router.post('/:id/approvals', async (req, res) => {
     const { id } = parse(executionParams, req.params, 'params');
     const body = parse(approvalBody, req.body, 'body');
-    const view = await paso.approve(id, { ...body, ...decider(req) });
+    const view = await paso.approve(id, body, currentUser(req));
     res.json({ executionId: view.executionId, status: view.status });
   });
-  router.post('/:id/resume', requireRole('viewer'), async (req, res) => {
+  router.post('/:id/resume', async (req, res) => {
     const { id } = parse(executionParams, req.params, 'params');
     const body = parse(resumeBody, req.body, 'body');
-    const view = await paso.resume(id, { ...body, ...decider(req) });
+    const view = await paso.resume(id, body, currentUser(req));
     res.json({ executionId: view.executionId, status: view.status });
   });
-  router.post('/:id/trap', requireRole('operator'), async (req, res) => {
+  router.post('/:id/trap', async (req, res) => {
     const { id } = parse(executionParams, req.params, 'params');
     const body = parse(trapBody, req.body, 'body');
-    const view = await paso.decideTrap(id, { ...body, ...decider(req) });
+    const view = await paso.decideTrap(id, body, currentUser(req));
     res.json({ executionId: view.executionId, status: view.status });
+  });
+  router.post('/:id/talkback', async (req, res) => {
+    const { id } = parse(executionParams, req.params, 'params');
+    const { name } = parse(talkbackBody, req.body, 'body');
+    const run = await paso.runTalkback(id, name, currentUser(req));
+    res.status(202).json(run);
   });
 
   router.get('/:id/logs/:stage/:action', requireRole('viewer'), async (req, res) => {

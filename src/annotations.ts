@@ -1,7 +1,9 @@
 /**
  * Annotations (Clarive): comments, logs, other records and attached files that people add to an execution
- * at any time of its life, also after it ended. They live under the data directory, not in the workflow:
- * an ended workflow takes no more messages, and files do not belong in history.
+ * at any time of its life, also after it ended; what is said in its bound chat channels (kind `chat`); and
+ * the output of Talkback commands (kind `log`). They live under the data directory, not in the workflow: an
+ * ended workflow takes no more messages, and files do not belong in history. The gateway and workers both
+ * write here (a shared volume in a multi-host deployment, as for logs).
  *
  *   annotations/<executionId>.jsonl   one JSON line per annotation, appended
  *   attachments/<sha256>              each file once, named by its content hash
@@ -20,6 +22,20 @@ export interface Annotation {
   file?: { name: string; size: number; sha256: string; contentType: string };
   by: string;
   at: string;
+  /** Where a `chat` annotation was said: the Slack user, channel and message timestamp. */
+  slack?: { user: string; channel: string; ts: string };
+}
+
+export interface NewAnnotation {
+  kind: AnnotationKind;
+  text?: string;
+  by: string;
+  slack?: Annotation['slack'];
+  /**
+   * A stable id for annotations that may be delivered twice (a chat message Slack sends again, a Talkback
+   * activity Temporal retries): the second add finds the first and changes nothing.
+   */
+  id?: string;
 }
 
 export class AnnotationStore {
@@ -27,11 +43,21 @@ export class AnnotationStore {
 
   async add(
     executionId: string,
-    entry: { kind: AnnotationKind; text?: string; by: string },
+    entry: NewAnnotation,
     file?: { name: string; contentType: string; content: Buffer },
   ): Promise<Annotation> {
-    const annotation: Annotation = { id: randomUUID(), kind: entry.kind, by: entry.by, at: new Date().toISOString() };
+    if (entry.id !== undefined) {
+      const existing = (await this.list(executionId)).find((a) => a.id === entry.id);
+      if (existing) return existing;
+    }
+    const annotation: Annotation = {
+      id: entry.id ?? randomUUID(),
+      kind: entry.kind,
+      by: entry.by,
+      at: new Date().toISOString(),
+    };
     if (entry.text !== undefined) annotation.text = entry.text;
+    if (entry.slack) annotation.slack = entry.slack;
     if (file) {
       const sha256 = createHash('sha256').update(file.content).digest('hex');
       await this.storeFile(sha256, file.content);

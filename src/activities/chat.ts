@@ -1,0 +1,59 @@
+/**
+ * An execution's posts to its bound chat channels (ChatOps), one Slack `chat.postMessage` per attempt.
+ * Temporal does the retrying: a rate limit (429) comes back with Slack's Retry-After as the next retry's
+ * delay; an outage or a network error is retried with backoff; only what Slack will never accept (the
+ * channel is gone, the bot was removed, the token is wrong) is given up.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import type { WebClient } from '@slack/web-api';
+import { WebAPIPlatformError, WebAPIRateLimitedError } from '@slack/web-api';
+
+export interface ChatDeps {
+  /** Null when the config file has no `slack` section. */
+  slack: WebClient | null;
+}
+
+export interface PostChatInput {
+  channel: string;
+  text: string;
+}
+
+export const CHAT_REFUSED = 'ChatRefused';
+
+/** Slack's answers that no retry can change. */
+const PERMANENT = new Set([
+  'channel_not_found',
+  'is_archived',
+  'not_in_channel',
+  'invalid_auth',
+  'account_inactive',
+  'token_revoked',
+  'not_authed',
+  'missing_scope',
+  'msg_too_long',
+  'no_text',
+]);
+
+export async function postChat(deps: ChatDeps, input: PostChatInput): Promise<void> {
+  if (!deps.slack) {
+    throw ApplicationFailure.nonRetryable(
+      'ChatOps is not configured on this worker (no `slack` in its config)',
+      CHAT_REFUSED,
+    );
+  }
+  try {
+    await deps.slack.chat.postMessage({ channel: input.channel, text: input.text, unfurl_links: false });
+  } catch (err) {
+    if (err instanceof WebAPIRateLimitedError) {
+      throw ApplicationFailure.create({
+        message: `Slack asked to wait ${err.retryAfter}s (rate limited)`,
+        type: 'ChatRateLimited',
+        nextRetryDelay: `${Math.max(1, err.retryAfter)}s`,
+      });
+    }
+    if (err instanceof WebAPIPlatformError && PERMANENT.has(err.data.error)) {
+      throw ApplicationFailure.nonRetryable(`Slack refused the post: ${err.data.error}`, CHAT_REFUSED);
+    }
+    throw err;
+  }
+}

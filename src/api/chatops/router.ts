@@ -1,0 +1,63 @@
+/**
+ * `POST /chatops/slack/events`, the Slack Events API endpoint. The raw body is checked against Slack's
+ * signature before anything in it is believed (401 otherwise); `url_verification` is answered; an event is
+ * acknowledged at once and handled afterwards, as Slack wants an answer within 3 seconds.
+ */
+import express, { Router } from 'express';
+import { z } from 'zod';
+import { HttpProblem } from '../problem.js';
+import { parse } from '../validate.js';
+import type { ChatOps } from './chatops.js';
+import { slackSignatureProblem } from './verify.js';
+
+const envelopeSchema = z.looseObject({
+  type: z.string(),
+  challenge: z.string().optional(),
+  event_id: z.string().optional(),
+  event: z
+    .looseObject({
+      type: z.string(),
+      subtype: z.string().optional(),
+      user: z.string().optional(),
+      bot_id: z.string().optional(),
+      text: z.string().optional(),
+      channel: z.string().optional(),
+      ts: z.string().optional(),
+      thread_ts: z.string().optional(),
+    })
+    .optional(),
+});
+
+export function slackEventsRouter(
+  chatops: { handler: ChatOps; signingSecret: string } | null,
+  bodyLimit: string,
+): Router {
+  const router = Router();
+  router.post('/events', express.raw({ type: () => true, limit: bodyLimit }), (req, res) => {
+    if (!chatops) throw new HttpProblem(404, 'ChatOps is not configured: the config file has no `slack` section');
+    const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+    const problem = slackSignatureProblem(chatops.signingSecret, {
+      body,
+      timestamp: req.get('x-slack-request-timestamp'),
+      signature: req.get('x-slack-signature'),
+    });
+    if (problem) throw new HttpProblem(401, problem);
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      throw new HttpProblem(400, 'the request body is not valid JSON');
+    }
+    const envelope = parse(envelopeSchema, json, 'body');
+    if (envelope.type === 'url_verification') {
+      if (!envelope.challenge) {
+        throw new HttpProblem(400, 'the request is not valid', [{ path: 'challenge', message: 'required' }]);
+      }
+      res.json({ challenge: envelope.challenge });
+      return;
+    }
+    res.status(200).end();
+    chatops.handler.handle(envelope).catch((err: unknown) => console.error('chatops: an event failed:', err));
+  });
+  return router;
+}

@@ -1,0 +1,140 @@
+/**
+ * ChatOps inside the execution workflow: the chat channels bound to it, what it posts there, and Talkback
+ * commands run on its behalf.
+ *
+ * Posts go out one at a time, in order, each as a `postChat` activity that Temporal retries (a rate limit
+ * waits as long as Slack asks; an outage waits with backoff for up to a day). The sender runs beside the
+ * stages in a scope of its own, so a slow Slack never holds the pipeline back and a stop-and-abandon never
+ * cancels a post; the workflow waits for the last posts only before it ends.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { statusText, talkbackText } from '../shared/chat-text.js';
+import type { ExecutionInput } from '../shared/execution.js';
+import type { RunTalkbackInput } from '../shared/messages.js';
+import { bindChannelUpdate, ErrorTypes, runTalkbackUpdate } from '../shared/messages.js';
+import { PasoChannels } from '../shared/temporal.js';
+import type { CommandOutcome, ExecutionState } from './execution-state.js';
+
+const { postChat } = proxyActivities<Activities>({
+  summary: 'chat post',
+  startToCloseTimeout: '30s',
+  scheduleToCloseTimeout: '24h',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '5m',
+    nonRetryableErrorTypes: ['ChatRefused'],
+  },
+});
+
+/** Time a worker has beyond the command's own timeout to report back. */
+const ACTIVITY_SLACK_SECONDS = 60;
+
+const WELCOME =
+  'This channel follows the execution: what is said here is recorded on it. Mention me with `status`, ' +
+  '`approve [comment]`, `reject [comment]`, `resume`, `retry`, `skip`, `abort`, `stop [abandon]` or `run <talkback>`.';
+
+export class ExecutionChat {
+  private readonly queue: { channel: string; text: string }[] = [];
+  private closing = false;
+  private talkbacksRunning = 0;
+  private readonly delivery: Promise<void>;
+
+  constructor(
+    private readonly input: ExecutionInput,
+    private readonly state: ExecutionState,
+    private readonly now: () => string,
+  ) {
+    this.delivery = CancellationScope.nonCancellable(() => this.deliver());
+    // Both refused once the workflow is ending: a post or a command started then would be cut off.
+    const validator = (_request: unknown) => {
+      if (this.closing) throw ApplicationFailure.nonRetryable('the execution is ending', ErrorTypes.WrongState);
+    };
+    setHandler(
+      bindChannelUpdate,
+      ({ channel, name, by }) => {
+        if (this.state.bindChannel({ channel, name, by, at: this.now() })) {
+          upsertSearchAttributes([{ key: PasoChannels, value: this.state.channels.map((c) => c.channel) }]);
+          const status = statusText(this.state.view(), this.input.reviewUrl ?? null);
+          this.queue.push({ channel, text: `${status}\n${WELCOME}` });
+        }
+        return this.state.view();
+      },
+      { validator },
+    );
+    setHandler(
+      runTalkbackUpdate,
+      (request) => {
+        const run = this.state.talkbackStarted(request.name, request.by, this.now());
+        this.talkbacksRunning += 1;
+        void CancellationScope.nonCancellable(() => this.runTalkback(run.id, request));
+        return this.state.view();
+      },
+      { validator },
+    );
+  }
+
+  /** Posts `text` to every bound channel (none bound: nothing happens). */
+  post(text: string): void {
+    for (const { channel } of this.state.channels) this.queue.push({ channel, text });
+  }
+
+  /** Waits for running Talkback commands and for every post to be delivered (or given up). */
+  async close(): Promise<void> {
+    this.closing = true;
+    await condition(() => this.talkbacksRunning === 0);
+    await this.delivery;
+  }
+
+  private async deliver(): Promise<void> {
+    for (;;) {
+      await condition(() => this.queue.length > 0 || (this.closing && this.talkbacksRunning === 0));
+      const next = this.queue.shift();
+      if (!next) return;
+      // A post Slack refuses for good (channel archived, bot removed) is dropped; the next one is tried.
+      await postChat(next).catch(() => undefined);
+    }
+  }
+
+  private async runTalkback(id: string, request: RunTalkbackInput): Promise<void> {
+    const { runTalkback } = proxyActivities<Activities>({
+      summary: `talkback ${request.name}`,
+      startToCloseTimeout: `${request.timeoutSeconds + ACTIVITY_SLACK_SECONDS}s`,
+      heartbeatTimeout: '15s',
+      retry: {
+        maximumAttempts: 3,
+        initialInterval: '1s',
+        nonRetryableErrorTypes: [ErrorTypes.CommandFailed, ErrorTypes.CommandTimedOut],
+      },
+    });
+    let outcome: CommandOutcome | null = null;
+    let error: string | null = null;
+    try {
+      outcome = await runTalkback({
+        executionId: this.input.executionId,
+        pipeline: this.input.pipeline,
+        id,
+        name: request.name,
+        run: request.run,
+        by: request.by,
+        variables: this.input.variables,
+        timeoutSeconds: request.timeoutSeconds,
+      });
+    } catch (err) {
+      const cause = err instanceof ActivityFailure ? err.cause : err;
+      if (cause instanceof ApplicationFailure) outcome = (cause.details?.[0] as CommandOutcome | undefined) ?? null;
+      error = cause instanceof Error ? cause.message : String(cause);
+    }
+    this.post(talkbackText(this.state.talkbackEnded(id, outcome, error, this.now())));
+    this.talkbacksRunning -= 1;
+  }
+}
