@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { createDocument } from 'zod-openapi';
 import type { ZodOpenApiOperationObject, ZodOpenApiResponsesObject } from 'zod-openapi';
 import { pipelineDefinitionSchema } from '../shared/definition.js';
+import { talkbackRunSchema } from '../shared/execution-view.js';
 import {
   annotationBody,
   annotationSchema,
@@ -26,6 +27,7 @@ import {
   putPipelineResult,
   retryBody,
   stopBody,
+  talkbackBody,
   triggerBody,
   triggerResult,
 } from './schemas.js';
@@ -78,6 +80,20 @@ export function openApiDocument(): object {
         },
       },
       '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+      '/chatops/slack/events': {
+        post: {
+          summary: 'The Slack Events API endpoint (ChatOps): signed by Slack, not by a bearer token',
+          description:
+            'Verifies X-Slack-Signature (v0, HMAC-SHA256 of `v0:{timestamp}:{raw body}` with the signing secret) and ' +
+            'a timestamp within 5 minutes; answers `url_verification` with its challenge; acknowledges ' +
+            '`event_callback` (message, app_mention) at once and handles it afterwards.',
+          requestBody: { content: { 'application/json': { schema: z.looseObject({ type: z.string() }) } } },
+          responses: {
+            '200': json(z.object({ challenge: z.string() }), 'The challenge (url_verification), or empty (an event)'),
+            ...errors(400, 401, 404, 413),
+          },
+        },
+      },
       '/pipelines': {
         get: secured({
           summary: 'List pipelines',
@@ -202,6 +218,15 @@ export function openApiDocument(): object {
           requestParams: { path: executionParams },
           requestBody: { content: { 'application/json': { schema: trapBody } } },
           responses: { '200': json(decisionResult, 'Decided'), ...errors(400, 404, 409) },
+        }),
+      },
+      '/executions/{id}/talkback': {
+        post: secured({
+          summary:
+            "Run a configured Talkback command on the execution's behalf (allowed users/groups of the item); its output is posted to the bound channels and annotated",
+          requestParams: { path: executionParams },
+          requestBody: { content: { 'application/json': { schema: talkbackBody } } },
+          responses: { '202': json(talkbackRunSchema, 'Started'), ...errors(400, 404, 409) },
         }),
       },
       '/executions/{id}/annotations': {

@@ -47,6 +47,14 @@ export function timeline(
       text: view.stop.reason ?? '',
     });
   }
+  for (const c of view.channels) entries.push({ at: c.at, type: 'channel-bound', by: c.by, text: `#${c.name}` });
+  for (const t of view.talkback) {
+    entries.push({ at: t.startedAt, type: 'talkback-started', by: t.by, text: `${t.name} (${t.id})` });
+    if (t.endedAt) {
+      const how = t.exitCode !== null ? `exit code ${t.exitCode}` : (t.error ?? '');
+      entries.push({ at: t.endedAt, type: `talkback-${t.status.toLowerCase()}`, text: `${t.name} (${t.id}): ${how}` });
+    }
+  }
   for (const step of view.rollback?.steps ?? []) {
     entries.push({ at: step.startedAt, type: 'rollback-started', stage: step.stage, action: step.action });
     if (step.endedAt)

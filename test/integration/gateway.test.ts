@@ -220,6 +220,7 @@ describe('the OpenAPI document', () => {
     ).body;
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual([
+      '/chatops/slack/events',
       '/executions/{id}',
       '/executions/{id}/annotations',
       '/executions/{id}/annotations/{annotationId}/file',
@@ -228,6 +229,7 @@ describe('the OpenAPI document', () => {
       '/executions/{id}/resume',
       '/executions/{id}/retry',
       '/executions/{id}/stop',
+      '/executions/{id}/talkback',
       '/executions/{id}/timeline',
       '/executions/{id}/trap',
       '/healthz',

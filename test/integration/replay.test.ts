@@ -16,12 +16,15 @@ import { coordinatorWorkflowId, executionWorkflowId } from '../../src/shared/tem
 import { resolveTemporalCli } from '../../src/temporal/cli.js';
 import { WORKFLOW_BUNDLE } from '../../src/temporal/worker.js';
 import { Api, uniqueName } from '../support/api.js';
+import { FAKE_SLACK_BOT_USER } from '../support/fake-slack.js';
+import { MENTION, Slack } from '../support/slack.js';
 
 // Replay workers log every state change at INFO; only problems matter here.
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const HISTORIES = path.resolve(import.meta.dirname, '..', 'histories');
 const api = new Api();
+const slack = new Slack();
 
 async function replay(histories: { workflowId: string; history: unknown }[]) {
   const failures: string[] = [];
@@ -106,6 +109,12 @@ describe('replay', () => {
         .poll(async () => (await api.as(user).post(`/executions/${manual}/${route}`, body)).status, { timeout: 20_000 })
         .toBe(200);
     };
+    // ChatOps: a channel bound from Slack, a Talkback command, posts to the channel.
+    const lobby = await slack.channel(`replay-${manualName}`, [FAKE_SLACK_BOT_USER]);
+    await slack.say('U0BOB', lobby, `${MENTION} add #job-${manual}`);
+    const channel = /<#(C\w+)>/.exec((await slack.waitForMessage(lobby, `now follows *${manual}*`)).text)![1]!;
+    await slack.say('U0BOB', channel, `${MENTION} run checkup`);
+    await slack.waitForMessage(channel, 'Talkback `checkup` (tb-1, run by bob) Succeeded');
     await decide('approvals', { stage: 'Release', action: 'go', decision: 'approve' }, 'dave');
     await decide('resume', { stage: 'Release', action: 'hold' }, 'bob');
     await decide('trap', { stage: 'Release', action: 'probe', decision: 'skip' }, 'bob');
@@ -134,7 +143,7 @@ describe('replay', () => {
         'execution-succeeded',
         'coordinator',
         'execution-retried',
-        'execution-manual',
+        'execution-manual-chat',
       ];
       for (const [i, workflowId] of ids.entries()) {
         const address = inject('temporalAddress');

@@ -1,6 +1,7 @@
 /**
- * One Temporal dev server for the whole run, on free ports, with its state in a fresh directory; and one
- * Paso process (worker + gateway) that the tests drive over HTTP. Tests that need their own Paso process
+ * One Temporal dev server for the whole run, on free ports, with its state in a fresh directory; a fake
+ * Slack Web API and a notification-hook recorder; and one Paso process (worker + gateway, configured to use
+ * both) that the tests drive over HTTP. Tests that need their own Paso process
  * (restarts) start one with `PasoProcess` on their own task queue.
  */
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,8 @@ import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js
 import { MAIN, PasoProcess } from './paso-process.js';
 import { startHookRecorder } from './hook-recorder.js';
 import { freePort } from './ports.js';
-import { TEST_USERS } from './users.js';
+import { FAKE_SLACK_BOT_TOKEN, startFakeSlack } from './fake-slack.js';
+import { TEST_SLACK_SIGNING_SECRET, TEST_TALKBACK, TEST_USERS } from './users.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -22,12 +24,14 @@ declare module 'vitest' {
     configFile: string;
     workDir: string;
     hookUrl: string;
+    slackUrl: string;
   }
 }
 
 let server: DevServer | undefined;
 let paso: PasoProcess | undefined;
 let hooks: Awaited<ReturnType<typeof startHookRecorder>> | undefined;
+let slack: Awaited<ReturnType<typeof startFakeSlack>> | undefined;
 
 export async function setup(project: TestProject) {
   if (!existsSync(MAIN)) throw new Error('dist/ is missing: run `npm run build` first (`npm test` does it).');
@@ -46,8 +50,17 @@ export async function setup(project: TestProject) {
   });
 
   hooks = await startHookRecorder();
+  slack = await startFakeSlack();
   const configFile = path.join(workDir, 'paso.config.yaml');
-  writeFileSync(configFile, JSON.stringify({ users: TEST_USERS, notifications: { url: `${hooks.url}/hook` } }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      users: TEST_USERS,
+      notifications: { url: `${hooks.url}/hook` },
+      slack: { signingSecret: TEST_SLACK_SIGNING_SECRET, botToken: FAKE_SLACK_BOT_TOKEN, apiUrl: `${slack.url}/api` },
+      talkback: TEST_TALKBACK,
+    }),
+  );
   const dataDir = path.join(workDir, 'data');
   paso = await PasoProcess.start({
     temporalAddress: server.address,
@@ -63,6 +76,7 @@ export async function setup(project: TestProject) {
   project.provide('configFile', configFile);
   project.provide('workDir', workDir);
   project.provide('hookUrl', hooks.url);
+  project.provide('slackUrl', slack.url);
   console.log(`test Temporal server ${server.address}, Paso ${paso.url}, files in ${workDir}`);
 }
 
@@ -70,4 +84,5 @@ export async function teardown() {
   await paso?.stop();
   await server?.stop();
   await hooks?.close();
+  await slack?.close();
 }

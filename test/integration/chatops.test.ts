@@ -1,0 +1,216 @@
+/**
+ * ChatOps end to end: Slack events signed and POSTed to the real gateway, a real execution on the test
+ * Temporal server, and a fake Slack Web API (over HTTP) that records what Paso did in Slack.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Api, uniqueName } from '../support/api.js';
+import { FAKE_SLACK_BOT_USER } from '../support/fake-slack.js';
+import { Gates } from '../support/gates.js';
+import { MENTION, sign, Slack } from '../support/slack.js';
+
+const api = new Api();
+const slack = new Slack();
+
+interface AnnotationOut {
+  id: string;
+  kind: string;
+  by: string;
+  text?: string;
+  file?: { name: string; url: string };
+  slack?: { user: string; channel: string; ts: string };
+}
+
+describe('the Slack events endpoint', () => {
+  const body = JSON.stringify({ type: 'url_verification', challenge: 'c-123', token: 'legacy' });
+
+  it('answers url_verification with its challenge', async () => {
+    const r = await slack.post(body);
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.text)).toEqual({ challenge: 'c-123' });
+  });
+
+  it('refuses unsigned, forged and replayed requests with 401, before reading them', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const unsigned = await slack.post(body, { 'x-slack-signature': '', 'x-slack-request-timestamp': '' });
+    const forged = await slack.post(body, { 'x-slack-signature': sign(body, now, 'not-the-secret') });
+    const old = now - 6 * 60;
+    const replayed = await slack.post(body, {
+      'x-slack-request-timestamp': String(old),
+      'x-slack-signature': sign(body, old),
+    });
+    for (const r of [unsigned, forged, replayed]) {
+      expect(r.status).toBe(401);
+      expect(JSON.parse(r.text)).toMatchObject({ status: 401, title: 'Unauthorized' });
+    }
+    expect((JSON.parse(replayed.text) as { detail: string }).detail).toMatch(/more than 5 minutes/);
+    // Not even a body that is not JSON is looked at without a signature.
+    expect((await slack.post('{oops', { 'x-slack-signature': sign('{oops', now, 'nope') })).status).toBe(401);
+  });
+
+  it('answers a signed request that is not a Slack event with 400 and the path of the problem', async () => {
+    expect((await slack.post('{oops')).status).toBe(400);
+    const r = await slack.post(JSON.stringify({ event_id: 'Ev1' }));
+    expect(r.status).toBe(400);
+    expect((JSON.parse(r.text) as { errors: unknown }).errors).toEqual([{ path: 'type', message: expect.any(String) }]);
+  });
+});
+
+describe('a Slack channel bound to an execution', () => {
+  const gates = new Gates();
+  const pipeline = uniqueName('chat');
+  let id: string;
+  let channel: string;
+  let releases: string;
+
+  beforeAll(async () => {
+    await api.pipeline({
+      name: pipeline,
+      variables: { GREETING: 'hello' },
+      stages: [
+        { name: 'Build', actions: [{ name: 'build', type: 'command', run: gates.script('build', { gated: true }) }] },
+        {
+          name: 'Release',
+          actions: [{ name: 'go', type: 'approval', message: 'Ship it?', approvers: { users: ['dave'], groups: [] } }],
+        },
+        { name: 'Verify', actions: [{ name: 'smoke', type: 'command', run: 'true' }] },
+      ],
+    });
+    id = await api.trigger(pipeline);
+    releases = await slack.channel(`releases-${pipeline}`, [FAKE_SLACK_BOT_USER, 'U0BOB']);
+  });
+
+  const annotations = async () => (await api.get<AnnotationOut[]>(`/executions/${id}/annotations`)).body;
+
+  it('is created, joined and bound by `add #job-<id>`, and shown on the execution', async () => {
+    await slack.say('U0BOB', releases, `${MENTION} add #job-${id}`);
+    const reply = await slack.waitForMessage(releases, `now follows *${id}*`);
+    expect(reply.text).toMatch(/^<@U0BOB> /);
+    channel = /<#(C\w+)>/.exec(reply.text)![1]!;
+
+    const welcome = await slack.waitForMessage(channel, 'This channel follows the execution');
+    expect(welcome.text).toContain(`*${id}*`);
+    const invited = (await slack.calls()).filter((c) => c.method === 'conversations.invite' && c.channel === channel);
+    expect(invited.length).toBe(1);
+    const view = await api.execution(id);
+    expect(view.channels).toEqual([{ channel, name: `job-${id}`, by: 'bob', at: expect.any(String) }]);
+
+    // Saying it again finds the existing channel (by listing, page by page) and binds nothing new.
+    await slack.say('U0BOB', releases, `${MENTION} add #job-${id}`);
+    await expect
+      .poll(async () => (await slack.messages(releases)).filter((m) => m.text.includes('now follows')).length)
+      .toBe(2);
+    expect((await slack.messages(releases)).at(-1)!.text).toContain(`<#${channel}>`);
+    expect((await api.execution(id)).channels).toHaveLength(1);
+  });
+
+  it('records what is said there as chat annotations, once each, with the Slack user and the Paso user', async () => {
+    const ts = await slack.say('U0CAROL', channel, 'the canary looks healthy');
+    await slack.say('U0STRANGER', channel, 'hello from outside');
+    // Slack delivers an event again when it thinks it was lost: the same event id, a retry number.
+    const again = { type: 'message', user: 'U0CAROL', channel, text: 'said twice?', ts: `${ts}1` };
+    const eventId = await slack.event(again);
+    await slack.event(again, { eventId, retry: 1 });
+
+    await expect.poll(async () => (await annotations()).filter((a) => a.kind === 'chat').length).toBe(3);
+    const chat = (await annotations()).filter((a) => a.kind === 'chat');
+    expect(chat).toEqual([
+      expect.objectContaining({
+        by: 'carol',
+        text: 'the canary looks healthy',
+        slack: { user: 'U0CAROL', channel, ts },
+      }),
+      expect.objectContaining({ by: 'slack:U0STRANGER', text: 'hello from outside' }),
+      expect.objectContaining({ by: 'carol', text: 'said twice?' }),
+    ]);
+    // The timeline shows them with the execution's own events.
+    const timeline = (await api.get<{ type: string; text?: string }[]>(`/executions/${id}/timeline`)).body;
+    expect(timeline.filter((e) => e.type === 'annotation-chat').map((e) => e.text)).toContain('hello from outside');
+  });
+
+  it('hears when the approval starts waiting', async () => {
+    gates.open(id, 'build');
+    const post = await slack.waitForMessage(channel, 'waits for approval');
+    expect(post.text).toContain('*Release › go*');
+    expect(post.text).toContain('Ship it?');
+    expect(post.text).toContain(`/executions/${id}`);
+  });
+
+  it('answers `status` with what waits for whom', async () => {
+    await slack.say('U0BOB', channel, `${MENTION} status`);
+    const reply = await slack.waitForMessage(channel, `<@U0BOB> :arrows_counterclockwise: *${id}*`);
+    expect(reply.text).toContain('is *InProgress*');
+    expect(reply.text).toContain('*Release › go* waits for approval');
+  });
+
+  it('refuses an unmapped person and an unauthorised one, saying why, and changes nothing', async () => {
+    await slack.say('U0STRANGER', channel, `${MENTION} approve`);
+    const unknown = await slack.waitForMessage(channel, '<@U0STRANGER> :no_entry:');
+    expect(unknown.text).toContain('I do not know who you are in Paso');
+    expect(unknown.text).toContain('`slack: U0STRANGER`');
+
+    // Carol is a viewer, not an approver: the same refusal as the HTTP API gives her.
+    const http = await api.as('carol').post<{ detail: string }>(`/executions/${id}/approvals`, {
+      stage: 'Release',
+      action: 'go',
+      decision: 'approve',
+    });
+    expect(http.status).toBe(403);
+    await slack.say('U0CAROL', channel, `${MENTION} approve lgtm`);
+    const refused = await slack.waitForMessage(channel, '<@U0CAROL> :no_entry: not allowed');
+    expect(refused.text).toContain(http.body.detail);
+    // Nor may a viewer stop it.
+    await slack.say('U0CAROL', channel, `${MENTION} stop`);
+    expect((await slack.waitForMessage(channel, 'needs the operator role')).text).toMatch(/^<@U0CAROL> :no_entry:/);
+
+    const view = await api.execution(id);
+    expect(view.status).toBe('InProgress');
+    expect(view.stages[1]!.actions[0]!.approvals).toEqual([]);
+  });
+
+  it('runs a configured Talkback command for a permitted person, posts and annotates its output', async () => {
+    await slack.say('U0CAROL', channel, `${MENTION} run checkup`);
+    expect((await slack.waitForMessage(channel, 'may not run')).text).toMatch(/^<@U0CAROL> :no_entry:/);
+    await slack.say('U0BOB', channel, `${MENTION} run reboot-everything`);
+    const unknown = await slack.waitForMessage(channel, 'no Talkback command');
+    expect(unknown.text).toContain('"reboot-everything" (configured: checkup)');
+
+    await slack.say('U0BOB', channel, `${MENTION} run checkup`);
+    await slack.waitForMessage(channel, 'running Talkback `checkup` (tb-1)');
+    const output = await slack.waitForMessage(channel, 'Talkback `checkup` (tb-1, run by bob) Succeeded');
+    expect(output.text).toContain(`checkup of ${id} for bob: hello`);
+
+    const view = await api.execution(id);
+    expect(view.talkback).toEqual([
+      expect.objectContaining({ id: 'tb-1', name: 'checkup', by: 'bob', status: 'Succeeded', exitCode: 0 }),
+    ]);
+    await expect.poll(async () => (await annotations()).some((a) => a.kind === 'log')).toBe(true);
+    const log = (await annotations()).find((a) => a.kind === 'log')!;
+    expect(log).toMatchObject({ by: 'bob', text: expect.stringContaining(`checkup of ${id} for bob: hello`) });
+    const file = await api.get(log.file!.url);
+    expect(file.text).toContain(`checkup of ${id} for bob: hello`);
+    const timeline = (await api.get<{ type: string; by?: string }[]>(`/executions/${id}/timeline`)).body;
+    expect(timeline.map((e) => e.type)).toEqual(
+      expect.arrayContaining(['channel-bound', 'talkback-started', 'talkback-succeeded']),
+    );
+  });
+
+  it('takes an approval from a mapped approver, and gets the end out through a rate limit', async () => {
+    // Slack will refuse the first try of the final post with 429, asking for 2 seconds.
+    await slack.rateLimit({ method: 'chat.postMessage', textIncludes: `*${id}* Succeeded`, count: 1, retryAfter: 2 });
+    await slack.say('U0DAVE', channel, `${MENTION} approve ship it`);
+    await slack.waitForMessage(channel, '<@U0DAVE> approved *Release › go*');
+
+    const view = await api.waitFor(id, ['Succeeded']);
+    expect(view.stages[1]!.actions[0]!.approvals).toEqual([
+      { by: 'dave', decision: 'approve', comment: 'ship it', at: expect.any(String) },
+    ]);
+    // The mention came as app_mention and as message: it was carried out once.
+    expect((await slack.messages(channel)).filter((m) => m.text.includes('approved *Release › go*'))).toHaveLength(1);
+
+    const end = await slack.waitForMessage(channel, `*${id}* Succeeded`);
+    expect((await slack.messages(channel)).filter((m) => m.text === end.text)).toHaveLength(1);
+    const tries = (await slack.calls()).filter((c) => c.text?.includes(`*${id}* Succeeded`));
+    expect(tries.map((c) => c.status)).toEqual([429, 200]);
+    expect(tries[1]!.at - tries[0]!.at).toBeGreaterThanOrEqual(2_000);
+  });
+});

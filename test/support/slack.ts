@@ -1,0 +1,100 @@
+/**
+ * The Slack side of ChatOps tests: events signed and POSTed to the gateway as Slack sends them, and the fake
+ * Web API's record of what Paso did there.
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import { expect, inject } from 'vitest';
+import type { FakeCall, FakeMessage } from './fake-slack.js';
+import { FAKE_SLACK_BOT_USER } from './fake-slack.js';
+import { TEST_SLACK_SIGNING_SECRET } from './users.js';
+
+export const MENTION = `<@${FAKE_SLACK_BOT_USER}>`;
+
+export function sign(body: string, timestamp: number, secret = TEST_SLACK_SIGNING_SECRET): string {
+  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+}
+
+export class Slack {
+  private serial = 0;
+
+  constructor(
+    private readonly pasoUrl: string = inject('pasoUrl'),
+    readonly fakeUrl: string = inject('slackUrl'),
+  ) {}
+
+  /** POSTs a body to the events endpoint, signed now unless told otherwise. */
+  async post(body: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+    const timestamp = Math.floor(Date.now() / 1000);
+    const res = await fetch(`${this.pasoUrl}/chatops/slack/events`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-slack-request-timestamp': String(timestamp),
+        'x-slack-signature': sign(body, timestamp),
+        ...headers,
+      },
+      body,
+    });
+    return { status: res.status, text: await res.text() };
+  }
+
+  /** Sends an event callback; returns its event id. */
+  async event(event: Record<string, unknown>, options: { eventId?: string; retry?: number } = {}): Promise<string> {
+    const eventId = options.eventId ?? `Ev${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const body = JSON.stringify({ type: 'event_callback', team_id: 'T0PASO', event_id: eventId, event });
+    const headers: Record<string, string> = options.retry
+      ? { 'x-slack-retry-num': String(options.retry), 'x-slack-retry-reason': 'http_timeout' }
+      : {};
+    const r = await this.post(body, headers);
+    expect(r.status).toBe(200);
+    return eventId;
+  }
+
+  /**
+   * Somebody says `text` in `channel`. As Slack does, a message that mentions the bot arrives twice: as an
+   * `app_mention` and as a `message`. Returns the message's timestamp.
+   */
+  async say(user: string, channel: string, text: string): Promise<string> {
+    const ts = `${Math.floor(Date.now() / 1000)}.${String(++this.serial).padStart(6, '0')}`;
+    const event = { type: 'message', channel_type: 'channel', user, channel, text, ts, event_ts: ts };
+    if (text.includes(MENTION)) await this.event({ ...event, type: 'app_mention' });
+    await this.event(event);
+    return ts;
+  }
+
+  async messages(channel?: string): Promise<FakeMessage[]> {
+    const all = (await (await fetch(`${this.fakeUrl}/_fake/messages`)).json()) as FakeMessage[];
+    return channel ? all.filter((m) => m.channel === channel) : all;
+  }
+
+  async calls(): Promise<FakeCall[]> {
+    return (await (await fetch(`${this.fakeUrl}/_fake/calls`)).json()) as FakeCall[];
+  }
+
+  /** Waits for a message in `channel` whose text contains `fragment`, and returns it. */
+  async waitForMessage(channel: string, fragment: string, timeoutMs = 20_000): Promise<FakeMessage> {
+    let found: FakeMessage | undefined;
+    await expect
+      .poll(
+        async () => {
+          found = (await this.messages(channel)).find((m) => m.text.includes(fragment));
+          return found !== undefined;
+        },
+        { timeout: timeoutMs, interval: 100 },
+      )
+      .toBe(true);
+    return found!;
+  }
+
+  async rateLimit(limit: { method: string; textIncludes?: string; count: number; retryAfter: number }): Promise<void> {
+    await fetch(`${this.fakeUrl}/_fake/rate-limit`, { method: 'POST', body: JSON.stringify(limit) });
+  }
+
+  async channel(name: string, members: string[] = []): Promise<string> {
+    const r = await fetch(`${this.fakeUrl}/_fake/channels`, {
+      method: 'POST',
+      body: JSON.stringify({ name, members }),
+    });
+    return ((await r.json()) as { id: string }).id;
+  }
+}
