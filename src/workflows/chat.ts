@@ -28,6 +28,8 @@ const { postChat } = proxyActivities<Activities>({
   summary: 'chat post',
   startToCloseTimeout: '30s',
   scheduleToCloseTimeout: '24h',
+  // Posts run in a scope nothing cancels; should one be cancelled all the same, it need not be waited for.
+  cancellationType: 'TRY_CANCEL',
   retry: {
     initialInterval: '2s',
     backoffCoefficient: 2,
@@ -83,9 +85,11 @@ export class ExecutionChat {
     );
   }
 
-  /** Posts `text` to every bound channel (none bound: nothing happens). */
-  post(text: string): void {
-    for (const { channel } of this.state.channels) this.queue.push({ channel, text });
+  /** Posts the text to every bound channel; with none bound, it is not even written. */
+  post(text: () => string): void {
+    if (this.state.channels.length === 0) return;
+    const written = text();
+    for (const { channel } of this.state.channels) this.queue.push({ channel, text: written });
   }
 
   /** Waits for running Talkback commands and for every post to be delivered (or given up). */
@@ -110,6 +114,7 @@ export class ExecutionChat {
       summary: `talkback ${request.name}`,
       startToCloseTimeout: `${request.timeoutSeconds + ACTIVITY_SLACK_SECONDS}s`,
       heartbeatTimeout: '15s',
+      cancellationType: 'WAIT_CANCELLATION_COMPLETED',
       retry: {
         maximumAttempts: 3,
         initialInterval: '1s',
@@ -134,7 +139,8 @@ export class ExecutionChat {
       if (cause instanceof ApplicationFailure) outcome = (cause.details?.[0] as CommandOutcome | undefined) ?? null;
       error = cause instanceof Error ? cause.message : String(cause);
     }
-    this.post(talkbackText(this.state.talkbackEnded(id, outcome, error, this.now())));
+    const run = this.state.talkbackEnded(id, outcome, error, this.now());
+    this.post(() => talkbackText(run));
     this.talkbacksRunning -= 1;
   }
 }

@@ -10,7 +10,6 @@
  */
 import {
   allHandlersFinished,
-  ApplicationFailure,
   CancellationScope,
   condition,
   getExternalWorkflowHandle,
@@ -26,7 +25,6 @@ import type { ExecutionInput } from '../shared/execution.js';
 import type { ExecutionStatus, ExecutionView } from '../shared/execution-view.js';
 import type { RetryInput, StopInput } from '../shared/messages.js';
 import {
-  ErrorTypes,
   executionQuery,
   leaveStageSignal,
   overtakenSignal,
@@ -47,6 +45,7 @@ import { handleDecisions } from './decisions.js';
 import { ExecutionState, runOrderGroups } from './execution-state.js';
 import { ManualWaits } from './manual-steps.js';
 import { rollBack } from './rollback.js';
+import { validateRetry, validateStop } from './stop-retry.js';
 
 const { notify } = proxyActivities<Activities>({
   summary: 'notification hook',
@@ -93,7 +92,7 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     abandoning: () => state.stopRequest?.abandon === true,
     rejected: () => void (rejected = true),
     notify: (event) => {
-      chat.post(waitingText(state.view(), event.stage, event.action, input.reviewUrl ?? null));
+      chat.post(() => waitingText(state.view(), event.stage, event.action, input.reviewUrl ?? null));
       if (!input.notificationUrl) return;
       const body = {
         ...event,
@@ -159,7 +158,7 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
       setCurrentDetails(end.error ? `${end.status}: ${end.error}` : end.status);
       publish();
       const retryable = end.retryStage ? offerRetry(end.retryStage) : false;
-      chat.post(endText(state.view(), input.reviewUrl ?? null));
+      chat.post(() => endText(state.view(), input.reviewUrl ?? null));
       const retry = retryable ? await awaitRetry() : null;
       if (!retry) break;
       const only = retry.mode === 'FAILED_ACTIONS' ? new Set(state.unfinishedActions(retry.stage)) : undefined;
@@ -175,7 +174,7 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
         state.abandonRunning(now());
         state.finish('Cancelled', now(), 'cancelled from Temporal');
         publish();
-        chat.post(endText(state.view(), input.reviewUrl ?? null));
+        chat.post(() => endText(state.view(), input.reviewUrl ?? null));
         await chat.close();
       });
     }
@@ -289,32 +288,4 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     }
     return retryRequest;
   }
-}
-
-const ENDED: readonly ExecutionStatus[] = ['Stopped', 'Succeeded', 'Failed', 'Superseded', 'Cancelled'];
-
-function wrongState(message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, ErrorTypes.WrongState);
-}
-
-function validateStop(state: ExecutionState, { abandon }: StopInput): void {
-  if (ENDED.includes(state.status)) throw wrongState(`the execution has ended (${state.status})`);
-  if (state.status === 'Stopping' && !abandon) {
-    throw wrongState('the execution is already stopping; only stop-and-abandon may follow');
-  }
-}
-
-function validateRetry(state: ExecutionState, { stage }: RetryInput): void {
-  const view = state.view();
-  if (!state.hasStage(stage)) {
-    throw ApplicationFailure.nonRetryable(`the pipeline has no stage "${stage}"`, ErrorTypes.NotFound);
-  }
-  if (view.status === 'InProgress' || view.status === 'Stopping') throw wrongState('the execution is in progress');
-  if (state.retryableStage === null) {
-    if (view.overtakenBy) {
-      throw wrongState(`a newer execution (${view.overtakenBy}) has entered the failed stage since`);
-    }
-    throw wrongState(`the execution cannot be retried (${view.status})`);
-  }
-  if (stage !== state.retryableStage) throw wrongState(`only stage "${state.retryableStage}" can be retried`);
 }

@@ -2,6 +2,8 @@
  * ChatOps end to end: Slack events signed and POSTed to the real gateway, a real execution on the test
  * Temporal server, and a fake Slack Web API (over HTTP) that records what Paso did in Slack.
  */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Api, uniqueName } from '../support/api.js';
 import { FAKE_SLACK_BOT_USER } from '../support/fake-slack.js';
@@ -196,7 +198,13 @@ describe('a Slack channel bound to an execution', () => {
 
   it('takes an approval from a mapped approver, and gets the end out through a rate limit', async () => {
     // Slack will refuse the first try of the final post with 429, asking for 2 seconds.
-    await slack.rateLimit({ method: 'chat.postMessage', textIncludes: `*${id}* Succeeded`, count: 1, retryAfter: 2 });
+    await slack.refuse({
+      method: 'chat.postMessage',
+      textIncludes: `*${id}* Succeeded`,
+      count: 1,
+      status: 429,
+      retryAfter: 2,
+    });
     await slack.say('U0DAVE', channel, `${MENTION} approve ship it`);
     await slack.waitForMessage(channel, '<@U0DAVE> approved *Release › go*');
 
@@ -212,5 +220,85 @@ describe('a Slack channel bound to an execution', () => {
     const tries = (await slack.calls()).filter((c) => c.text?.includes(`*${id}* Succeeded`));
     expect(tries.map((c) => c.status)).toEqual([429, 200]);
     expect(tries[1]!.at - tries[0]!.at).toBeGreaterThanOrEqual(2_000);
+  });
+});
+
+describe('decisions from a bound channel', () => {
+  it('resumes a pause, decides a trap, and retries the failed stage, with a Slack outage on the way', async () => {
+    const gates = new Gates();
+    const pipeline = uniqueName('chat-steps');
+    await api.pipeline({
+      name: pipeline,
+      stages: [
+        {
+          name: 'Hold',
+          actions: [
+            { name: 'hold', type: 'pause', message: 'Waiting for the window', runOrder: 1 },
+            { name: 'probe', type: 'command', run: `test -e ${gates.dir}/healthy`, onError: 'trap', runOrder: 2 },
+          ],
+        },
+        { name: 'Ship', actions: [{ name: 'ship', type: 'command', run: `test -e ${gates.dir}/ship` }] },
+      ],
+    });
+    const id = await api.trigger(pipeline);
+    const channel = await slack.bind('U0ALICE', id);
+    await slack.waitForMessage(channel, 'This channel follows the execution');
+
+    // The pause may have started before the binding: either way `resume` finds it.
+    await expect.poll(async () => (await api.execution(id)).stages[0]!.actions[0]!.waitingFor).toBe('resume');
+    await slack.say('U0BOB', channel, `${MENTION} resume window is open`);
+    await slack.waitForMessage(channel, '<@U0BOB> resumed *Hold › hold*');
+
+    const trapped = await slack.waitForMessage(channel, 'failed and is trapped');
+    expect(trapped.text).toContain('*Hold › probe*');
+    await slack.say('U0BOB', channel, `${MENTION} retry`);
+    await slack.waitForMessage(channel, '<@U0BOB> retrying *Hold › probe*');
+    await expect.poll(async () => (await api.execution(id)).stages[0]!.actions[1]!.attempt).toBe(2);
+    await expect.poll(async () => (await api.execution(id)).stages[0]!.actions[1]!.waitingFor).toBe('trap');
+
+    // Slack is down for the next two tries of the failure's post: it arrives late, once.
+    await slack.refuse({ method: 'chat.postMessage', textIncludes: `*${id}* Failed`, count: 2, status: 503 });
+    await slack.say('U0BOB', channel, `${MENTION} skip nothing to see`);
+    await slack.waitForMessage(channel, '<@U0BOB> skipped *Hold › probe*');
+    const failed = await slack.waitForMessage(channel, `*${id}* Failed`, 30_000);
+    expect(failed.text).toContain('stage Ship can be retried until');
+    const tries = (await slack.calls()).filter((c) => c.text?.includes(`*${id}* Failed`)).map((c) => c.status);
+    expect(tries).toEqual([503, 503, 200]);
+
+    const view = await api.execution(id);
+    expect(view.stages[0]!.actions[0]!.decisions).toEqual([
+      expect.objectContaining({ by: 'bob', decision: 'resume', comment: 'window is open' }),
+    ]);
+    expect(view.stages[0]!.actions[1]!.decisions.map((d) => [d.by, d.decision, d.comment])).toEqual([
+      ['bob', 'retry', ''],
+      ['bob', 'skip', 'nothing to see'],
+    ]);
+
+    // With nothing trapped, `retry` retries the failed stage.
+    writeFileSync(path.join(gates.dir, 'ship'), '');
+    await slack.say('U0BOB', channel, `${MENTION} retry`);
+    await slack.waitForMessage(channel, '<@U0BOB> retrying stage *Ship* (failed actions)');
+    expect((await api.waitFor(id, ['Succeeded'])).stages[1]!.actions[0]!.attempt).toBe(2);
+    await slack.waitForMessage(channel, `*${id}* Succeeded`);
+  });
+
+  it('stops and abandons from chat, for an operator only', async () => {
+    const pipeline = uniqueName('chat-stop');
+    await api.pipeline({
+      name: pipeline,
+      stages: [{ name: 'Long', actions: [{ name: 'sleep', type: 'command', run: 'sleep 60' }] }],
+    });
+    const id = await api.trigger(pipeline);
+    const channel = await slack.bind('U0BOB', id);
+    await expect.poll(async () => (await api.execution(id)).stages[0]!.actions[0]!.status).toBe('InProgress');
+
+    await slack.say('U0DAVE', channel, `${MENTION} stop abandon`);
+    await slack.waitForMessage(channel, '<@U0DAVE> :no_entry: not allowed: this needs the operator role');
+    await slack.say('U0BOB', channel, `${MENTION} stop abandon wrong build`);
+    await slack.waitForMessage(channel, `<@U0BOB> stopping and abandoning ${id}`);
+    const view = await api.waitFor(id, ['Stopped']);
+    expect(view.stop).toMatchObject({ by: 'bob', abandon: true, reason: 'wrong build' });
+    expect(view.stages[0]!.actions[0]!.status).toBe('Abandoned');
+    await slack.waitForMessage(channel, `*${id}* Stopped`);
   });
 });

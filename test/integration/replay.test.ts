@@ -16,7 +16,6 @@ import { coordinatorWorkflowId, executionWorkflowId } from '../../src/shared/tem
 import { resolveTemporalCli } from '../../src/temporal/cli.js';
 import { WORKFLOW_BUNDLE } from '../../src/temporal/worker.js';
 import { Api, uniqueName } from '../support/api.js';
-import { FAKE_SLACK_BOT_USER } from '../support/fake-slack.js';
 import { MENTION, Slack } from '../support/slack.js';
 
 // Replay workers log every state change at INFO; only problems matter here.
@@ -110,9 +109,7 @@ describe('replay', () => {
         .toBe(200);
     };
     // ChatOps: a channel bound from Slack, a Talkback command, posts to the channel.
-    const lobby = await slack.channel(`replay-${manualName}`, [FAKE_SLACK_BOT_USER]);
-    await slack.say('U0BOB', lobby, `${MENTION} add #job-${manual}`);
-    const channel = /<#(C\w+)>/.exec((await slack.waitForMessage(lobby, `now follows *${manual}*`)).text)![1]!;
+    const channel = await slack.bind('U0BOB', manual);
     await slack.say('U0BOB', channel, `${MENTION} run checkup`);
     await slack.waitForMessage(channel, 'Talkback `checkup` (tb-1, run by bob) Succeeded');
     await decide('approvals', { stage: 'Release', action: 'go', decision: 'approve' }, 'dave');

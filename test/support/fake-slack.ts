@@ -6,7 +6,8 @@
  *
  *   GET  /_fake/messages          every message posted, in order
  *   GET  /_fake/calls             every Web API call: method, HTTP status, time, the post's text
- *   POST /_fake/rate-limit        { method, textIncludes?, count, retryAfter }: the next matching calls get 429
+ *   POST /_fake/refuse            { method, textIncludes?, count, status, retryAfter? }: the next matching
+ *                                 calls get that status (429 with Retry-After: a rate limit; 503: an outage)
  *   POST /_fake/channels          { name, members? }: a channel that exists before Paso asks
  */
 import http from 'node:http';
@@ -33,18 +34,19 @@ interface Channel {
   name: string;
   members: Set<string>;
 }
-interface RateLimit {
+export interface Refusal {
   method: string;
   textIncludes?: string;
   count: number;
-  retryAfter: number;
+  status: 429 | 500 | 503;
+  retryAfter?: number;
 }
 
 export async function startFakeSlack(): Promise<{ url: string; close: () => Promise<void> }> {
   const channels = new Map<string, Channel>();
   const messages: FakeMessage[] = [];
   const calls: FakeCall[] = [];
-  const limits: RateLimit[] = [];
+  const refusals: Refusal[] = [];
   let serial = 0;
   const newChannel = (name: string, members: string[]) => {
     const channel = { id: `C${String(++serial).padStart(8, '0')}`, name, members: new Set(members) };
@@ -106,8 +108,8 @@ export async function startFakeSlack(): Promise<{ url: string; close: () => Prom
         const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
         if (url.pathname === '/_fake/messages') return reply(200, messages);
         if (url.pathname === '/_fake/calls') return reply(200, calls);
-        if (url.pathname === '/_fake/rate-limit') {
-          limits.push(body as unknown as RateLimit);
+        if (url.pathname === '/_fake/refuse') {
+          refusals.push(body as unknown as Refusal);
           return reply(204, {});
         }
         if (url.pathname === '/_fake/channels') {
@@ -127,13 +129,16 @@ export async function startFakeSlack(): Promise<{ url: string; close: () => Prom
       if (req.headers.authorization !== `Bearer ${FAKE_SLACK_BOT_TOKEN}`) {
         return reply(200, { ok: false, error: 'invalid_auth' });
       }
-      const limit = limits.find(
-        (l) => l.count > 0 && l.method === method && (!l.textIncludes || (args.text ?? '').includes(l.textIncludes)),
+      const refusal = refusals.find(
+        (r) => r.count > 0 && r.method === method && (!r.textIncludes || (args.text ?? '').includes(r.textIncludes)),
       );
-      if (limit) {
-        limit.count -= 1;
-        call.status = 429;
-        return reply(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(limit.retryAfter) });
+      if (refusal) {
+        refusal.count -= 1;
+        call.status = refusal.status;
+        if (refusal.status === 429) {
+          return reply(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(refusal.retryAfter ?? 1) });
+        }
+        return res.writeHead(refusal.status, { 'content-type': 'text/plain' }).end('upstream unavailable');
       }
       const handler = methods[method];
       return reply(200, handler ? handler(args) : { ok: false, error: 'unknown_method' });

@@ -4,7 +4,7 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { expect, inject } from 'vitest';
-import type { FakeCall, FakeMessage } from './fake-slack.js';
+import type { FakeCall, FakeMessage, Refusal } from './fake-slack.js';
 import { FAKE_SLACK_BOT_USER } from './fake-slack.js';
 import { TEST_SLACK_SIGNING_SECRET } from './users.js';
 
@@ -62,6 +62,14 @@ export class Slack {
     return ts;
   }
 
+  /** `user` binds a new `#job-<executionId>` from a channel of their own; returns the bound channel's id. */
+  async bind(user: string, executionId: string): Promise<string> {
+    const lobby = await this.channel(`lobby-${executionId}-${++this.serial}`, [FAKE_SLACK_BOT_USER, user]);
+    await this.say(user, lobby, `${MENTION} add #job-${executionId}`);
+    const reply = await this.waitForMessage(lobby, `now follows *${executionId}*`);
+    return /<#(C\w+)>/.exec(reply.text)![1]!;
+  }
+
   async messages(channel?: string): Promise<FakeMessage[]> {
     const all = (await (await fetch(`${this.fakeUrl}/_fake/messages`)).json()) as FakeMessage[];
     return channel ? all.filter((m) => m.channel === channel) : all;
@@ -86,8 +94,9 @@ export class Slack {
     return found!;
   }
 
-  async rateLimit(limit: { method: string; textIncludes?: string; count: number; retryAfter: number }): Promise<void> {
-    await fetch(`${this.fakeUrl}/_fake/rate-limit`, { method: 'POST', body: JSON.stringify(limit) });
+  /** The next `count` matching calls are refused with `status` (429: rate limited; 5xx: an outage). */
+  async refuse(refusal: Refusal): Promise<void> {
+    await fetch(`${this.fakeUrl}/_fake/refuse`, { method: 'POST', body: JSON.stringify(refusal) });
   }
 
   async channel(name: string, members: string[] = []): Promise<string> {
