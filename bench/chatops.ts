@@ -16,7 +16,7 @@ import { loadConfig } from '../src/config.js';
 import { createClient, startGatewayRole, startWorkerRole } from '../src/roles.js';
 import { FAKE_SLACK_BOT_TOKEN, FAKE_SLACK_BOT_USER, startFakeSlack } from '../test/support/fake-slack.js';
 import type { FakeMessage } from '../test/support/fake-slack.js';
-import { benchServer, freePort, runBench, sleep } from './support.js';
+import { benchServer, freePort, pct, runBench, sleep } from './support.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200);
 const COMMANDS = Number(process.env.BENCH_COMMANDS ?? 20);
@@ -26,10 +26,6 @@ const USER = 'U0BENCH';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
-const pct = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-};
 const ms = (values: number[]) =>
   `p50 ${pct(values, 50).toFixed(1)} ms, p99 ${pct(values, 99).toFixed(1)} ms, max ${Math.max(...values).toFixed(1)} ms`;
 

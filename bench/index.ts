@@ -18,7 +18,7 @@ import { createActivities } from '../src/activities/index.js';
 import { loadConfig } from '../src/config.js';
 import { createClient, startGatewayRole, startWorkerRole } from '../src/roles.js';
 import { coordinatorWorkflowId } from '../src/shared/temporal.js';
-import { benchServer, freePort, runBench, sleep } from './support.js';
+import { benchServer, freePort, pct, runBench, sleep } from './support.js';
 import type { PipelineDefinitionInput } from '../src/shared/definition.js';
 import type { bareChain, bareThree } from './bare-workflows.js';
 
@@ -29,11 +29,6 @@ const TOKEN = 'bench-admin-token';
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
-
-const pct = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-};
 
 /** `<id> start|end <ms>` lines written by the commands themselves. */
 function stampScript(file: string): string {

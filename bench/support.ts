@@ -29,6 +29,12 @@ export async function benchServer(name: string): Promise<{ work: string; server:
   return { work, server };
 }
 
+/** The p-th percentile (nearest rank) of `values`. */
+export function pct(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs a benchmark's main and exits: 0 when it printed its figures, 1 (with the error) when it could not. */

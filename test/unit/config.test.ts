@@ -43,4 +43,21 @@ describe('configuration', () => {
     expect(() => loadConfig({ PASO_CONFIG: file }, d)).toThrow(/users\[0\]\.roles\[0\]/);
     expect(() => loadConfig({ PASO_PORT: 'eighty' }, d)).toThrow(/PASO_PORT/);
   });
+
+  it('reads Slack and Talkback settings, with their defaults, and refuses a Talkback name given twice', () => {
+    const d = dir();
+    const file = path.join(d, 'c.json');
+    const users = [{ name: 'ann', token: 'secret-token-1', roles: ['operator'], slack: 'U0ANN' }];
+    const talkback = [{ name: 'restart-web', run: './restart.sh', allowed: { users: ['ann'] } }];
+    writeFileSync(file, JSON.stringify({ users, slack: { signingSecret: 's', botToken: 'xoxb-1' }, talkback }));
+    const c = loadConfig({ PASO_CONFIG: file }, d);
+    expect(c.users[0]!.slack).toBe('U0ANN');
+    expect(c.slack).toEqual({ signingSecret: 's', botToken: 'xoxb-1', apiUrl: 'https://slack.com/api' });
+    expect(c.talkback).toEqual([
+      { name: 'restart-web', run: './restart.sh', allowed: { users: ['ann'], groups: [] }, timeoutSeconds: 600 },
+    ]);
+
+    writeFileSync(file, JSON.stringify({ users, talkback: [...talkback, { ...talkback[0], run: 'rm -rf /' }] }));
+    expect(() => loadConfig({ PASO_CONFIG: file }, d)).toThrow(/talkback\[1\]\.name: duplicate Talkback name/);
+  });
 });
