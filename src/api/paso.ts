@@ -10,7 +10,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { PipelineDefinition } from '../shared/definition.js';
 import type { ExecutionInput } from '../shared/execution.js';
 import { parseExecutionId } from '../shared/execution.js';
-import type { PasoConfig, Role, User } from '../config.js';
+import type { PasoConfig, User } from '../config.js';
 import type { ExecutionStatus, ExecutionView, TalkbackRun } from '../shared/execution-view.js';
 import { EXECUTION_STATUSES } from '../shared/execution-view.js';
 import type { PipelineSnapshot } from '../shared/messages.js';
@@ -45,7 +45,7 @@ import { coordinatorWorkflowId, executionWorkflowId, PasoPipeline, PasoStage, Pa
 import { stableJson } from '../workflows/json.js';
 import type { coordinator } from '../workflows/coordinator.js';
 import type { execution } from '../workflows/execution.js';
-import { hasRole } from './auth.js';
+import { authorize } from './auth.js';
 import { runChecks } from './check.js';
 import { GRPC_RESOURCE_EXHAUSTED, grpcCode, HttpProblem } from './problem.js';
 import type { ExecutionSummary, TriggerBody } from './schemas.js';
@@ -411,11 +411,6 @@ function asStatus(recorded: string | undefined, temporalStatus = 'RUNNING'): Exe
   return (EXECUTION_STATUSES as readonly string[]).includes(recorded ?? '')
     ? (recorded as ExecutionStatus)
     : 'InProgress';
-}
-
-/** The one check of a person's role for what they do to executions, for the HTTP API and ChatOps alike. */
-function authorize(actor: User, role: Role): void {
-  if (!hasRole(actor, role)) throw new HttpProblem(403, `this needs the ${role} role`);
 }
 
 function deciderOf(actor: User): Decider {
