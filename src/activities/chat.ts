@@ -7,6 +7,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { WebClient } from '@slack/web-api';
 import { WebAPIPlatformError, WebAPIRateLimitedError } from '@slack/web-api';
+import { ErrorTypes } from '../shared/messages.js';
 
 export interface ChatDeps {
   /** Null when the config file has no `slack` section. */
@@ -17,8 +18,6 @@ export interface PostChatInput {
   channel: string;
   text: string;
 }
-
-export const CHAT_REFUSED = 'ChatRefused';
 
 /** Slack's answers that no retry can change. */
 const PERMANENT = new Set([
@@ -38,7 +37,7 @@ export async function postChat(deps: ChatDeps, input: PostChatInput): Promise<vo
   if (!deps.slack) {
     throw ApplicationFailure.nonRetryable(
       'ChatOps is not configured on this worker (no `slack` in its config)',
-      CHAT_REFUSED,
+      ErrorTypes.ChatRefused,
     );
   }
   try {
@@ -52,7 +51,7 @@ export async function postChat(deps: ChatDeps, input: PostChatInput): Promise<vo
       });
     }
     if (err instanceof WebAPIPlatformError && PERMANENT.has(err.data.error)) {
-      throw ApplicationFailure.nonRetryable(`Slack refused the post: ${err.data.error}`, CHAT_REFUSED);
+      throw ApplicationFailure.nonRetryable(`Slack refused the post: ${err.data.error}`, ErrorTypes.ChatRefused);
     }
     throw err;
   }

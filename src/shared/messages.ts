@@ -203,4 +203,6 @@ export const ErrorTypes = {
   Forbidden: 'Forbidden',
   CommandFailed: 'CommandFailed',
   CommandTimedOut: 'CommandTimedOut',
+  /** Slack will never take this chat post (the channel is gone, the bot was removed, the token is wrong). */
+  ChatRefused: 'ChatRefused',
 } as const;

@@ -34,7 +34,7 @@ const { postChat } = proxyActivities<Activities>({
     initialInterval: '2s',
     backoffCoefficient: 2,
     maximumInterval: '5m',
-    nonRetryableErrorTypes: ['ChatRefused'],
+    nonRetryableErrorTypes: [ErrorTypes.ChatRefused],
   },
 });
 
