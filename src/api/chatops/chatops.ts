@@ -16,6 +16,7 @@ import type { User } from '../../config.js';
 import type { WaitingAction } from '../../shared/chat-text.js';
 import { escapeMrkdwn, statusText, waitingActions } from '../../shared/chat-text.js';
 import type { ExecutionView } from '../../shared/execution-view.js';
+import { authorize } from '../auth.js';
 import type { Paso } from '../paso.js';
 import { HttpProblem, toProblem } from '../problem.js';
 import type { ChatCommand } from './commands.js';
@@ -122,43 +123,42 @@ export class ChatOps {
     const actor = ctx.actor;
     switch (command.verb) {
       case 'status':
+        authorize(actor, 'viewer'); // as GET /executions/:id
         return statusText(await paso.getExecution(id), this.reviewUrl(id));
-      case 'approve':
-      case 'reject': {
-        const { step, comment } = pick(await paso.getExecution(id), 'approval', command.rest, command.verb);
-        const decision = command.verb;
-        const view = await paso.approve(id, { stage: step.stage, action: step.name, decision, comment }, actor);
-        const still = waitingActions(view, 'approval').some((a) => a.stage === step.stage && a.name === step.name);
-        return `${decision === 'approve' ? 'approved' : 'rejected'} *${step.stage} › ${step.name}*${still ? '; it waits for more approvals' : ''}.`;
-      }
-      case 'resume': {
-        const { step, comment } = pick(await paso.getExecution(id), 'resume', command.rest, 'resume');
-        await paso.resume(id, { stage: step.stage, action: step.name, comment }, actor);
-        return `resumed *${step.stage} › ${step.name}*.`;
-      }
-      case 'retry':
-      case 'skip':
-      case 'abort': {
-        const view = await paso.getExecution(id);
-        if (command.verb === 'retry' && waitingActions(view, 'trap').length === 0)
-          return this.retryStage(view, command.rest, actor);
-        const { step, comment } = pick(view, 'trap', command.rest, command.verb);
-        await paso.decideTrap(id, { stage: step.stage, action: step.name, decision: command.verb, comment }, actor);
-        return `${command.verb === 'retry' ? 'retrying' : command.verb === 'skip' ? 'skipped' : 'aborted'} *${step.stage} › ${step.name}*.`;
-      }
       case 'stop': {
-        const view = await paso.stop(
-          id,
-          { abandon: command.abandon, ...(command.reason ? { reason: command.reason } : {}) },
-          actor,
-        );
+        const reason = command.reason ? { reason: command.reason } : {};
+        const view = await paso.stop(id, { abandon: command.abandon, ...reason }, actor);
         return `${command.abandon ? 'stopping and abandoning' : 'stopping'} ${id} (${view.status}).`;
       }
       case 'run': {
         const run = await paso.runTalkback(id, command.name, actor);
         return `running Talkback \`${run.name}\` (${run.id}); its output follows here when it ends.`;
       }
+      default:
+        return this.decide(command, id, actor);
     }
+  }
+
+  /** A person's decision on the step waiting for it: an approval, a pause, a trap (or a stage retry). */
+  private async decide(command: Extract<ChatCommand, { rest: string }>, id: string, actor: User): Promise<string> {
+    const { paso } = this.deps;
+    const view = await paso.getExecution(id);
+    const { verb, rest } = command;
+    if (verb === 'approve' || verb === 'reject') {
+      const { step, comment } = pick(view, 'approval', rest, verb);
+      const after = await paso.approve(id, { stage: step.stage, action: step.name, decision: verb, comment }, actor);
+      const more = waitingActions(after, 'approval').some((a) => a.stage === step.stage && a.name === step.name);
+      return `${verb === 'approve' ? 'approved' : 'rejected'} *${step.stage} › ${step.name}*${more ? '; it waits for more approvals' : ''}.`;
+    }
+    if (verb === 'resume') {
+      const { step, comment } = pick(view, 'resume', rest, verb);
+      await paso.resume(id, { stage: step.stage, action: step.name, comment }, actor);
+      return `resumed *${step.stage} › ${step.name}*.`;
+    }
+    if (verb === 'retry' && waitingActions(view, 'trap').length === 0) return this.retryStage(view, rest, actor);
+    const { step, comment } = pick(view, 'trap', rest, verb);
+    await paso.decideTrap(id, { stage: step.stage, action: step.name, decision: verb, comment }, actor);
+    return `${{ retry: 'retrying', skip: 'skipped', abort: 'aborted' }[verb]} *${step.stage} › ${step.name}*.`;
   }
 
   /** `retry` when no step is trapped: the failed or stopped stage, its failed actions (`retry all`: all). */
