@@ -9,14 +9,10 @@
  *  3. `@paso approve`: event sent → the execution's "Succeeded" post in Slack
  */
 import { createHmac } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { loadConfig } from '../src/config.js';
-import { createClient, startGatewayRole, startWorkerRole } from '../src/roles.js';
 import { FAKE_SLACK_BOT_TOKEN, FAKE_SLACK_BOT_USER, startFakeSlack } from '../test/support/fake-slack.js';
 import type { FakeMessage } from '../test/support/fake-slack.js';
-import { benchServer, freePort, pct, runBench, sleep } from './support.js';
+import { benchPaso, benchServer, pct, runBench, sleep } from './support.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200);
 const COMMANDS = Number(process.env.BENCH_COMMANDS ?? 20);
@@ -32,25 +28,11 @@ const ms = (values: number[]) =>
 async function main() {
   const { work, server } = await benchServer('chatops');
   const slack = await startFakeSlack();
-  const configFile = path.join(work, 'paso.config.json');
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      users: [{ name: 'bench', token: TOKEN, roles: ['admin'], slack: USER }],
-      slack: { signingSecret: SECRET, botToken: FAKE_SLACK_BOT_TOKEN, apiUrl: `${slack.url}/api` },
-    }),
-  );
-  const port = await freePort();
-  const config = loadConfig({
-    TEMPORAL_ADDRESS: server.address,
-    PASO_CONFIG: configFile,
-    PASO_DATA_DIR: path.join(work, 'data'),
-    PASO_PORT: String(port),
-    PASO_TASK_QUEUE: 'bench-chatops',
+  const paso = await benchPaso(server, work, 'bench-chatops', {
+    users: [{ name: 'bench', token: TOKEN, roles: ['admin'], slack: USER }],
+    slack: { signingSecret: SECRET, botToken: FAKE_SLACK_BOT_TOKEN, apiUrl: `${slack.url}/api` },
   });
-  const worker = await startWorkerRole(config, server.address);
-  const gateway = await startGatewayRole(config, createClient(config, server.address));
-  const base = `http://127.0.0.1:${port}`;
+  const { base } = paso;
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 
   let serial = 0;
@@ -155,8 +137,7 @@ async function main() {
   console.log(`  @paso status → answer posted: ${ms(roundTrips)}`);
   console.log(`  @paso approve → "Succeeded" posted by the execution: ${endPosted.toFixed(0)} ms`);
 
-  await gateway.stop();
-  await worker.stop();
+  await paso.stop();
   await slack.close();
   await server.stop();
 }

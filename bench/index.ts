@@ -9,16 +9,14 @@
  *  3. PARALLEL throughput of a 3-stage no-op pipeline, next to a bare workflow running the same 3 activities
  *  4. history events per execution and per stage, coordinator events per hand-off
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../src/activities/index.js';
-import { loadConfig } from '../src/config.js';
-import { createClient, startGatewayRole, startWorkerRole } from '../src/roles.js';
 import { coordinatorWorkflowId } from '../src/shared/temporal.js';
-import { benchServer, freePort, pct, runBench, sleep } from './support.js';
+import { benchPaso, benchServer, pct, runBench, sleep } from './support.js';
 import type { PipelineDefinitionInput } from '../src/shared/definition.js';
 import type { bareChain, bareThree } from './bare-workflows.js';
 
@@ -48,19 +46,7 @@ function handoffs(file: string, order: string[]): number[] {
 
 async function main() {
   const { work, server } = await benchServer('bench');
-  const configFile = path.join(work, 'paso.config.json');
-  writeFileSync(configFile, JSON.stringify({ users: [{ name: 'bench', token: TOKEN, roles: ['admin'] }] }));
-  const port = await freePort();
-  const config = loadConfig({
-    TEMPORAL_ADDRESS: server.address,
-    PASO_CONFIG: configFile,
-    PASO_DATA_DIR: path.join(work, 'data'),
-    PASO_PORT: String(port),
-    PASO_TASK_QUEUE: 'bench',
-  });
-  const pasoWorker = await startWorkerRole(config, server.address);
-  const gatewayClient = createClient(config, server.address);
-  const gateway = await startGatewayRole(config, gatewayClient);
+  const paso = await benchPaso(server, work, 'bench', { users: [{ name: 'bench', token: TOKEN, roles: ['admin'] }] });
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
 
   const bareConnection = await NativeConnection.connect({ address: server.address });
@@ -82,7 +68,7 @@ async function main() {
   });
   const bareRunning = bareWorker.run();
 
-  const base = `http://127.0.0.1:${port}`;
+  const { base } = paso;
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
   const put = async (definition: PipelineDefinitionInput) => {
     const r = await fetch(`${base}/pipelines/${definition.name}`, {
@@ -210,9 +196,7 @@ async function main() {
   console.log(`  QUEUED execution, 1 stage:    ${queuedEvents.toFixed(0)} events`);
   console.log(`  coordinator per hand-off:     ${(coordinatorEvents / (HANDOFFS + 1)).toFixed(1)} events`);
 
-  await gateway.stop();
-  await gatewayClient.connection.close();
-  await pasoWorker.stop();
+  await paso.stop();
   bareWorker.shutdown();
   await bareRunning;
   await bareConnection.close();

@@ -1,8 +1,10 @@
 /** What both benchmarks need: free ports, and a Temporal dev server of their own in a temporary directory. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { loadConfig } from '../src/config.js';
+import { createClient, startGatewayRole, startWorkerRole } from '../src/roles.js';
 import { resolveTemporalCli } from '../src/temporal/cli.js';
 import type { DevServer } from '../src/temporal/dev-server.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
@@ -33,6 +35,39 @@ export async function benchServer(name: string): Promise<{ work: string; server:
 export function pct(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/**
+ * Paso's worker and gateway in this process, on `server`, with the given config file contents; `base` is the
+ * gateway's URL.
+ */
+export async function benchPaso(
+  server: DevServer,
+  work: string,
+  taskQueue: string,
+  configFile: object,
+): Promise<{ base: string; stop: () => Promise<void> }> {
+  const file = path.join(work, 'paso.config.json');
+  writeFileSync(file, JSON.stringify(configFile));
+  const port = await freePort();
+  const config = loadConfig({
+    TEMPORAL_ADDRESS: server.address,
+    PASO_CONFIG: file,
+    PASO_DATA_DIR: path.join(work, 'data'),
+    PASO_PORT: String(port),
+    PASO_TASK_QUEUE: taskQueue,
+  });
+  const worker = await startWorkerRole(config, server.address);
+  const client = createClient(config, server.address);
+  const gateway = await startGatewayRole(config, client);
+  return {
+    base: `http://127.0.0.1:${port}`,
+    async stop() {
+      await gateway.stop();
+      await client.connection.close();
+      await worker.stop();
+    },
+  };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

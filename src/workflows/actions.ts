@@ -162,13 +162,22 @@ async function runCommandAction(ctx: ActionContext, stage: Stage, action: Comman
  * Runs a script as the `runCommand` activity (actions and rollbacks alike): its outcome when it ran, and its
  * error, or null when it succeeded. A cancellation (stop and abandon) is passed on, not turned into an error.
  */
-export async function executeCommand(
+export function executeCommand(
   command: RunCommandInput,
   summary: string,
 ): Promise<{ outcome: CommandOutcome | null; error: string | null }> {
-  const { runCommand } = proxyActivities<Activities>({
+  return executeScript(command.timeoutSeconds, summary, (activities) => activities.runCommand(command));
+}
+
+/** Runs a script activity (`runCommand`, `runTalkback`) with the options every script run has. */
+export async function executeScript(
+  timeoutSeconds: number,
+  summary: string,
+  call: (activities: Activities) => Promise<CommandOutcome>,
+): Promise<{ outcome: CommandOutcome | null; error: string | null }> {
+  const activities = proxyActivities<Activities>({
     summary,
-    startToCloseTimeout: `${command.timeoutSeconds + ACTIVITY_SLACK_SECONDS}s`,
+    startToCloseTimeout: `${timeoutSeconds + ACTIVITY_SLACK_SECONDS}s`,
     heartbeatTimeout: '15s',
     // Abandoning waits until the command's process group is really gone.
     cancellationType: 'WAIT_CANCELLATION_COMPLETED',
@@ -181,7 +190,7 @@ export async function executeCommand(
     },
   });
   try {
-    return { outcome: await runCommand(command), error: null };
+    return { outcome: await call(activities), error: null };
   } catch (err) {
     if (isCancellation(err)) throw err;
     const cause = err instanceof ActivityFailure ? err.cause : undefined;

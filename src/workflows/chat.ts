@@ -8,7 +8,6 @@
  * cancels a post; the workflow waits for the last posts only before it ends.
  */
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -22,7 +21,8 @@ import type { ExecutionInput } from '../shared/execution.js';
 import type { RunTalkbackInput } from '../shared/messages.js';
 import { bindChannelUpdate, ErrorTypes, runTalkbackUpdate } from '../shared/messages.js';
 import { PasoChannels } from '../shared/temporal.js';
-import type { CommandOutcome, ExecutionState } from './execution-state.js';
+import { executeScript } from './actions.js';
+import type { ExecutionState } from './execution-state.js';
 
 const { postChat } = proxyActivities<Activities>({
   summary: 'chat post',
@@ -37,9 +37,6 @@ const { postChat } = proxyActivities<Activities>({
     nonRetryableErrorTypes: [ErrorTypes.ChatRefused],
   },
 });
-
-/** Time a worker has beyond the command's own timeout to report back. */
-const ACTIVITY_SLACK_SECONDS = 60;
 
 const WELCOME =
   'This channel follows the execution: what is said here is recorded on it. Mention me with `status`, ' +
@@ -110,37 +107,23 @@ export class ExecutionChat {
   }
 
   private async runTalkback(id: string, request: RunTalkbackInput): Promise<void> {
-    const { runTalkback } = proxyActivities<Activities>({
-      summary: `talkback ${request.name}`,
-      startToCloseTimeout: `${request.timeoutSeconds + ACTIVITY_SLACK_SECONDS}s`,
-      heartbeatTimeout: '15s',
-      cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-      retry: {
-        maximumAttempts: 3,
-        initialInterval: '1s',
-        nonRetryableErrorTypes: [ErrorTypes.CommandFailed, ErrorTypes.CommandTimedOut],
-      },
-    });
-    let outcome: CommandOutcome | null = null;
-    let error: string | null = null;
     try {
-      outcome = await runTalkback({
-        executionId: this.input.executionId,
-        pipeline: this.input.pipeline,
-        id,
-        name: request.name,
-        run: request.run,
-        by: request.by,
-        variables: this.input.variables,
-        timeoutSeconds: request.timeoutSeconds,
-      });
-    } catch (err) {
-      const cause = err instanceof ActivityFailure ? err.cause : err;
-      if (cause instanceof ApplicationFailure) outcome = (cause.details?.[0] as CommandOutcome | undefined) ?? null;
-      error = cause instanceof Error ? cause.message : String(cause);
+      const { outcome, error } = await executeScript(request.timeoutSeconds, `talkback ${request.name}`, (activities) =>
+        activities.runTalkback({
+          executionId: this.input.executionId,
+          pipeline: this.input.pipeline,
+          id,
+          name: request.name,
+          run: request.run,
+          by: request.by,
+          variables: this.input.variables,
+          timeoutSeconds: request.timeoutSeconds,
+        }),
+      );
+      const run = this.state.talkbackEnded(id, outcome, error, this.now());
+      this.post(() => talkbackText(run));
+    } finally {
+      this.talkbacksRunning -= 1;
     }
-    const run = this.state.talkbackEnded(id, outcome, error, this.now());
-    this.post(() => talkbackText(run));
-    this.talkbacksRunning -= 1;
   }
 }
