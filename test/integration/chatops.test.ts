@@ -4,10 +4,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Api, uniqueName } from '../support/api.js';
 import { FAKE_SLACK_BOT_USER } from '../support/fake-slack.js';
 import { Gates } from '../support/gates.js';
+import { PasoProcess } from '../support/paso-process.js';
 import { MENTION, sign, Slack } from '../support/slack.js';
 
 const api = new Api();
@@ -300,5 +301,63 @@ describe('decisions from a bound channel', () => {
     expect(view.stop).toMatchObject({ by: 'bob', abandon: true, reason: 'wrong build' });
     expect(view.stages[0]!.actions[0]!.status).toBe('Abandoned');
     await slack.waitForMessage(channel, `*${id}* Stopped`);
+  });
+});
+
+describe('a binding, kept by the execution', () => {
+  let second: PasoProcess | undefined;
+  let lagging: PasoProcess | undefined;
+  afterAll(async () => {
+    await second?.stop();
+    await lagging?.stop();
+  });
+
+  it('is found by another gateway with nothing in memory, which records and decides alike', async () => {
+    const pipeline = uniqueName('chat-durable');
+    await api.pipeline({
+      name: pipeline,
+      stages: [{ name: 'Gate', actions: [{ name: 'hold', type: 'pause', message: 'until the other gateway says' }] }],
+    });
+    const id = await api.trigger(pipeline);
+    const channel = await slack.bind('U0BOB', id);
+
+    // A gateway process of its own: same config, same Temporal, a fresh memory.
+    second = await PasoProcess.startGateway({
+      temporalAddress: inject('temporalAddress'),
+      dataDir: inject('dataDir'),
+      configFile: inject('configFile'),
+      taskQueue: 'paso-test',
+      logFile: path.join(inject('workDir'), 'second-gateway.log'),
+    });
+    const elsewhere = new Slack(second.url);
+    await elsewhere.say('U0CAROL', channel, 'seen from the second gateway');
+    await elsewhere.say('U0BOB', channel, `${MENTION} resume`);
+    await slack.waitForMessage(channel, '<@U0BOB> resumed *Gate › hold*');
+    expect((await api.waitFor(id, ['Succeeded'])).stages[0]!.actions[0]!.decisions[0]!.by).toBe('bob');
+    const chat = (await api.get<AnnotationOut[]>(`/executions/${id}/annotations`)).body.filter(
+      (a) => a.kind === 'chat',
+    );
+    expect(chat.map((a) => [a.by, a.text])).toEqual([
+      ['carol', 'seen from the second gateway'],
+      ['bob', '@paso resume'],
+    ]);
+  });
+
+  it("is found from the channel's name when visibility has not caught up", async () => {
+    const pipeline = uniqueName('chat-lag');
+    await api.pipeline({ name: pipeline, stages: [{ name: 'Gate', actions: [{ name: 'hold', type: 'pause' }] }] });
+    const id = await api.trigger(pipeline);
+    const channel = await slack.bind('U0BOB', id);
+    // This gateway's visibility query (filtered on its task queue) finds nothing, as a lagging one would.
+    lagging = await PasoProcess.startGateway({
+      temporalAddress: inject('temporalAddress'),
+      dataDir: inject('dataDir'),
+      configFile: inject('configFile'),
+      taskQueue: 'paso-test-elsewhere',
+      logFile: path.join(inject('workDir'), 'lagging-gateway.log'),
+    });
+    await new Slack(lagging.url).say('U0BOB', channel, `${MENTION} resume`);
+    await slack.waitForMessage(channel, '<@U0BOB> resumed *Gate › hold*');
+    expect((await api.waitFor(id, ['Succeeded'])).status).toBe('Succeeded');
   });
 });

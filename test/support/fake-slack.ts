@@ -76,6 +76,10 @@ export async function startFakeSlack(): Promise<{ url: string; close: () => Prom
       for (const u of ids) c.members.add(u);
       return { ok: true, channel: { id: c.id, name: c.name } };
     },
+    'conversations.info': ({ channel }) => {
+      const c = channels.get(channel ?? '');
+      return c ? { ok: true, channel: { id: c.id, name: c.name } } : { ok: false, error: 'channel_not_found' };
+    },
     'conversations.list': ({ cursor, limit }) => {
       const all = [...channels.values()];
       const start = Number(cursor || 0);

@@ -20,7 +20,7 @@ import { authorize } from '../auth.js';
 import type { Paso } from '../paso.js';
 import { HttpProblem, toProblem } from '../problem.js';
 import type { ChatCommand } from './commands.js';
-import { HELP, parseCommand } from './commands.js';
+import { CHANNEL_PREFIX, HELP, parseCommand } from './commands.js';
 
 /** The parts of a Slack Events API `message` or `app_mention` event Paso reads. */
 export interface SlackMessageEvent {
@@ -65,18 +65,33 @@ export class ChatOps {
   private readonly seen = new RecentKeys(10_000);
   private readonly bindings = new Map<string, { executionId: string | null; at: number }>();
   private botUser: Promise<string> | null = null;
+  /** Per channel, the handling of its latest message: the next one starts after it. */
+  private readonly lanes = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: ChatOpsDeps) {}
 
+  /** Handles an event; a channel's messages are handled one after another, in the order they came. */
   async handle(envelope: SlackEventEnvelope): Promise<void> {
     const e = envelope.event;
     if (envelope.type !== 'event_callback' || !e) return;
     if (envelope.event_id && !this.seen.add(`event:${envelope.event_id}`)) return;
     if (e.type !== 'message' && e.type !== 'app_mention') return;
     if (!e.user || !e.channel || !e.ts || e.bot_id || (e.subtype && !SAID.has(e.subtype))) return;
-    const bot = await this.botUserId();
-    if (e.user === bot || !this.seen.add(`message:${e.channel}:${e.ts}`)) return;
+    if (!this.seen.add(`message:${e.channel}:${e.ts}`)) return;
+    const channel = e.channel;
+    const message = { ...e, user: e.user, channel, ts: e.ts };
+    const handled = (this.lanes.get(channel) ?? Promise.resolve()).then(() => this.handleMessage(message));
+    const lane = handled.catch(() => undefined);
+    this.lanes.set(channel, lane);
+    void lane.then(() => {
+      if (this.lanes.get(channel) === lane) this.lanes.delete(channel);
+    });
+    return handled;
+  }
 
+  private async handleMessage(e: SlackMessageEvent & { user: string; channel: string; ts: string }): Promise<void> {
+    const bot = await this.botUserId();
+    if (e.user === bot) return;
     const actor = this.deps.users.find((u) => u.slack === e.user) ?? null;
     const executionId = await this.executionOf(e.channel);
     const text = e.text ?? '';
@@ -216,10 +231,23 @@ export class ChatOps {
   private async executionOf(channel: string): Promise<string | null> {
     const known = this.bindings.get(channel);
     if (known && (known.executionId || Date.now() - known.at < UNBOUND_TTL_MS)) return known.executionId;
-    const executionId = await this.deps.paso.executionOfChannel(channel);
+    const executionId = (await this.deps.paso.executionOfChannel(channel)) ?? (await this.boundByName(channel));
     if (this.bindings.size > 10_000) this.bindings.clear();
     this.bindings.set(channel, { executionId, at: Date.now() });
     return executionId;
+  }
+
+  /**
+   * Visibility may lag a binding made a moment ago on another gateway: a channel named `job-<id>` is asked of
+   * execution `<id>` itself, whose view lists the channels bound to it.
+   */
+  private async boundByName(channel: string): Promise<string | null> {
+    const info = await this.deps.slack.conversations.info({ channel }).catch(() => null);
+    const name = info?.channel?.name ?? '';
+    if (!name.startsWith(CHANNEL_PREFIX)) return null;
+    const executionId = name.slice(CHANNEL_PREFIX.length);
+    const view = await this.deps.paso.getExecution(executionId).catch(() => null);
+    return view?.channels.some((c) => c.channel === channel) ? executionId : null;
   }
 
   /** The bot's own Slack user id (`auth.test`), asked once; mentions of it are commands. */
