@@ -305,12 +305,22 @@ describe('decisions from a bound channel', () => {
 });
 
 describe('a binding, kept by the execution', () => {
-  let second: PasoProcess | undefined;
-  let lagging: PasoProcess | undefined;
+  const gateways: PasoProcess[] = [];
   afterAll(async () => {
-    await second?.stop();
-    await lagging?.stop();
+    for (const g of gateways) await g.stop();
   });
+  /** A gateway process of its own: same config, same Temporal, a fresh memory. */
+  const anotherGateway = async (taskQueue: string, log: string) => {
+    const gateway = await PasoProcess.startGateway({
+      temporalAddress: inject('temporalAddress'),
+      dataDir: inject('dataDir'),
+      configFile: inject('configFile'),
+      taskQueue,
+      logFile: path.join(inject('workDir'), log),
+    });
+    gateways.push(gateway);
+    return new Slack(gateway.url);
+  };
 
   it('is found by another gateway with nothing in memory, which records and decides alike', async () => {
     const pipeline = uniqueName('chat-durable');
@@ -321,15 +331,7 @@ describe('a binding, kept by the execution', () => {
     const id = await api.trigger(pipeline);
     const channel = await slack.bind('U0BOB', id);
 
-    // A gateway process of its own: same config, same Temporal, a fresh memory.
-    second = await PasoProcess.startGateway({
-      temporalAddress: inject('temporalAddress'),
-      dataDir: inject('dataDir'),
-      configFile: inject('configFile'),
-      taskQueue: 'paso-test',
-      logFile: path.join(inject('workDir'), 'second-gateway.log'),
-    });
-    const elsewhere = new Slack(second.url);
+    const elsewhere = await anotherGateway('paso-test', 'second-gateway.log');
     await elsewhere.say('U0CAROL', channel, 'seen from the second gateway');
     await elsewhere.say('U0BOB', channel, `${MENTION} resume`);
     await slack.waitForMessage(channel, '<@U0BOB> resumed *Gate › hold*');
@@ -349,14 +351,8 @@ describe('a binding, kept by the execution', () => {
     const id = await api.trigger(pipeline);
     const channel = await slack.bind('U0BOB', id);
     // This gateway's visibility query (filtered on its task queue) finds nothing, as a lagging one would.
-    lagging = await PasoProcess.startGateway({
-      temporalAddress: inject('temporalAddress'),
-      dataDir: inject('dataDir'),
-      configFile: inject('configFile'),
-      taskQueue: 'paso-test-elsewhere',
-      logFile: path.join(inject('workDir'), 'lagging-gateway.log'),
-    });
-    await new Slack(lagging.url).say('U0BOB', channel, `${MENTION} resume`);
+    const lagging = await anotherGateway('paso-test-elsewhere', 'lagging-gateway.log');
+    await lagging.say('U0BOB', channel, `${MENTION} resume`);
     await slack.waitForMessage(channel, '<@U0BOB> resumed *Gate › hold*');
     expect((await api.waitFor(id, ['Succeeded'])).status).toBe('Succeeded');
   });

@@ -194,8 +194,9 @@ export class ChatOps {
         `${view.executionId} has ended (${view.status}); only a running or retryable execution takes a channel`,
       );
     }
-    const channel = command.channel ?? (await this.createOrFind(command.name));
-    await slack.conversations.join({ channel });
+    const created = command.channel ? null : await this.create(command.name);
+    const channel = created ?? command.channel ?? (await this.find(command.name));
+    if (!created) await slack.conversations.join({ channel }); // its creator, the bot, is in a new one
     await slack.conversations.invite({ channel, users: slackUser }).catch((err: unknown) => {
       if (!(err instanceof WebAPIPlatformError)) throw err; // already in it, or Slack will not: not our concern
     });
@@ -204,14 +205,20 @@ export class ChatOps {
     return `<#${channel}> now follows *${command.executionId}*.`;
   }
 
-  private async createOrFind(name: string): Promise<string> {
-    const { slack } = this.deps;
+  /** Creates `#name` (the bot, its creator, is in it); null when the name is taken. */
+  private async create(name: string): Promise<string | null> {
     try {
-      const created = await slack.conversations.create({ name });
+      const created = await this.deps.slack.conversations.create({ name });
       return created.channel!.id!;
     } catch (err) {
-      if (!(err instanceof WebAPIPlatformError) || err.data.error !== 'name_taken') throw err;
+      if (err instanceof WebAPIPlatformError && err.data.error === 'name_taken') return null;
+      throw err;
     }
+  }
+
+  /** The id of the existing public `#name`. */
+  private async find(name: string): Promise<string> {
+    const { slack } = this.deps;
     for await (const page of slack.paginate('conversations.list', {
       types: 'public_channel',
       exclude_archived: true,
