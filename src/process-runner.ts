@@ -1,21 +1,31 @@
 /**
- * Runs `/bin/sh -c <script>` in a process group of its own, output appended to a log file, with a clean
- * environment. The whole group is killed (SIGTERM, then SIGKILL after a grace period) on timeout or when
- * the caller aborts, so nothing it started outlives it. Used by the command activity and by CHECK.
+ * Runs `/bin/sh -c <script>` in a process group of its own, under a supervisor process that kills the group
+ * when this process dies (src/supervisor.ts), output appended to a log file, with a clean environment: the
+ * allowed pipeline variables, a few of the worker's own, and Paso's. The whole group is killed (SIGTERM, then
+ * SIGKILL after a grace period) on timeout or when the caller aborts, so nothing it started outlives it. Used
+ * by the command activity, Talkback and CHECK.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, open, stat } from 'node:fs/promises';
 import path from 'node:path';
+import readline from 'node:readline';
+import { projectRoot } from './temporal/cli.js';
+import { allowedVariables, INHERITED_ENV } from './shared/variables.js';
 
 /** How much of the output callers keep (and workflows put in history); the rest stays in the log file. */
 export const OUTPUT_TAIL_BYTES = 2048;
-
-/** Environment variables of this process that scripts inherit; everything else (tokens, secrets) stays out. */
-const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'USER', 'SHELL'];
+/** What a command's log keeps at most, per run, unless the caller says otherwise. */
+export const LOG_LIMIT_BYTES = 50 * 1024 * 1024;
 
 export interface ScriptRun {
   script: string;
-  /** Added to the few inherited variables. */
+  /**
+   * The pipeline's variables. Names that would change how the shell, the loader or a runtime behaves are
+   * dropped (and the log says so), and none overrides an inherited variable or Paso's own.
+   */
+  variables: Record<string, string>;
+  /** Paso's own variables (`PASO_*`), set last. */
   env: Record<string, string>;
   cwd: string;
   logPath: string;
@@ -23,6 +33,8 @@ export interface ScriptRun {
   label: string;
   timeoutSeconds: number;
   killGraceMs: number;
+  /** The most of the command's output its log keeps (default {@link LOG_LIMIT_BYTES}). */
+  logLimitBytes?: number;
   signal?: AbortSignal;
   /** Called every `tickMs` while the script runs (activities heartbeat here). */
   onTick?: () => void;
@@ -48,14 +60,18 @@ export async function runScript(run: ScriptRun): Promise<ScriptResult> {
   const startedAt = new Date();
   const logStart = (await log.stat()).size;
   await log.write(`=== ${startedAt.toISOString()} ${run.label}: ${firstLine(run.script)}\n`);
+  const { allowed, dropped } = allowedVariables(run.variables);
+  if (dropped.length > 0) await log.write(`=== variables not passed on (not allowed): ${dropped.join(' ')}\n`);
 
-  let child;
+  let command: Supervised;
   try {
-    child = spawn('/bin/sh', ['-c', run.script], {
+    command = await supervise({
+      script: run.script,
       cwd: run.cwd,
-      env: { ...inheritedEnv(), ...run.env },
-      stdio: ['ignore', log.fd, log.fd],
-      detached: true, // a new process group, so that the whole tree can be killed at once
+      env: { ...allowed, ...inheritedEnv(), ...run.env },
+      killGraceMs: run.killGraceMs,
+      logLimitBytes: run.logLimitBytes ?? LOG_LIMIT_BYTES,
+      logFd: log.fd,
     });
   } catch (err) {
     await log.close();
@@ -66,8 +82,7 @@ export async function runScript(run: ScriptRun): Promise<ScriptResult> {
   const killGroup = (why: 'timeout' | 'abort') => {
     if (killedFor) return;
     killedFor = why;
-    signalGroup(child.pid, 'SIGTERM');
-    setTimeout(() => signalGroup(child.pid, 'SIGKILL'), run.killGraceMs).unref();
+    command.terminate();
   };
   const timer = setTimeout(() => killGroup('timeout'), run.timeoutSeconds * 1000);
   const onAbort = () => killGroup('abort');
@@ -75,20 +90,16 @@ export async function runScript(run: ScriptRun): Promise<ScriptResult> {
   if (run.signal?.aborted) onAbort();
   const tick = run.onTick ? setInterval(run.onTick, run.tickMs ?? 2_000) : undefined;
 
-  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
-    child.once('error', (error) => resolve({ code: null, signal: null, error }));
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
+  const exit = await command.exited;
   // (Assigned in a callback: TypeScript cannot see it change, so read it back with its declared type.)
   const reason = killedFor as 'timeout' | 'abort' | null;
   clearTimeout(timer);
   clearInterval(tick);
   run.signal?.removeEventListener('abort', onAbort);
-  if (reason) signalGroup(child.pid, 'SIGKILL'); // whatever the shell left behind goes with it
 
   const endedAt = new Date();
   const how = exit.error
-    ? `could not start: ${exit.error.message}`
+    ? exit.error.message
     : exit.signal
       ? `killed by ${exit.signal}`
       : `exited with code ${exit.code}`;
@@ -110,8 +121,97 @@ function inheritedEnv(): Record<string, string> {
   return Object.fromEntries(INHERITED_ENV.flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])));
 }
 
-function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  error?: Error;
+}
+
+interface Supervised {
+  /** SIGTERM to the command's process group, SIGKILL after the grace period. */
+  terminate(): void;
+  exited: Promise<Exit>;
+}
+
+const SUPERVISOR = path.join(projectRoot(), 'dist', 'src', 'supervisor.js');
+
+/**
+ * Starts a command under its supervisor (`src/supervisor.ts`), which kills it when asked and when this process
+ * dies. Resolves once the command runs (or could not start).
+ */
+async function supervise(start: {
+  script: string;
+  cwd: string;
+  env: Record<string, string>;
+  killGraceMs: number;
+  logLimitBytes: number;
+  logFd: number;
+}): Promise<Supervised> {
+  if (!existsSync(SUPERVISOR)) throw new Error(`${SUPERVISOR} is missing: run \`npm run build\``);
+  const supervisor = spawn(process.execPath, [SUPERVISOR], {
+    env: {},
+    stdio: ['pipe', 'pipe', start.logFd, start.logFd],
+    detached: true, // not in the worker's process group: a Ctrl-C meant for the worker is the worker's to handle
+  });
+  const { script, cwd, env, killGraceMs, logLimitBytes } = start;
+  const message = { script, cwd, env, killGraceMs, logLimitBytes };
+  const stdin = supervisor.stdin!;
+  const stdout = supervisor.stdout!;
+  stdin.on('error', () => undefined); // it may be gone already
+  stdin.write(`${JSON.stringify(message)}\n`);
+  const lines = readline.createInterface({ input: stdout });
+  let pid: number | undefined;
+  let result: Exit | undefined;
+  const running = new Promise<void>((resolve) => {
+    lines.on('line', (line) => {
+      const m = JSON.parse(line) as {
+        pid?: number;
+        exit?: number | null;
+        signal?: NodeJS.Signals | null;
+        error?: string;
+      };
+      if (m.pid !== undefined) pid = m.pid;
+      else if (m.error !== undefined)
+        result = { code: null, signal: null, error: new Error(`could not start: ${m.error}`) };
+      else result = { code: m.exit ?? null, signal: m.signal ?? null };
+      resolve();
+    });
+    lines.once('close', () => resolve());
+  });
+  const exited = new Promise<Exit>((resolve) => {
+    // 'close', not 'exit': only once its stdout has been read to the end is its last report in. A supervisor
+    // that ended without one was killed from outside; its command's group goes below.
+    supervisor.once('close', (code, signal) =>
+      resolve(
+        result ?? {
+          code: null,
+          signal,
+          error: signal ? undefined : new Error(`the command's supervisor ended (code ${code}) without reporting`),
+        },
+      ),
+    );
+  });
+  await running;
+  let backstop: NodeJS.Timeout | undefined;
+  void exited.then(() => {
+    clearTimeout(backstop);
+    if (result === undefined && pid !== undefined) signalGroup(pid, 'SIGKILL');
+  });
+  return {
+    terminate() {
+      stdin.write('term\n');
+      // Should the supervisor itself be stuck, the command's group is killed from here.
+      backstop = setTimeout(() => {
+        if (pid !== undefined) signalGroup(pid, 'SIGKILL');
+        supervisor.kill('SIGKILL');
+      }, start.killGraceMs + 2_000);
+      backstop.unref();
+    },
+    exited,
+  };
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {

@@ -1,0 +1,94 @@
+/**
+ * The process runner and its supervisor, with real processes: a command and everything it started die with
+ * the process that ran it, however that process ends.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runScript } from '../../src/process-runner.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'paso-runner-'));
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+function processesOf(marker: string): string[] {
+  try {
+    return execFileSync('pgrep', ['-f', marker], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+const run = (script: string, extra: Partial<Parameters<typeof runScript>[0]> = {}) =>
+  runScript({
+    script,
+    variables: {},
+    env: {},
+    cwd: path.join(dir, 'ws'),
+    logPath: path.join(dir, 'run.log'),
+    label: 'test',
+    timeoutSeconds: 30,
+    killGraceMs: 500,
+    ...extra,
+  });
+
+describe('runScript', () => {
+  it('reports the exit code and the output', async () => {
+    const result = await run('echo hello; echo oops >&2; exit 3');
+    expect(result).toMatchObject({ exitCode: 3, ok: false, killedFor: null, description: 'exited with code 3' });
+    expect(result.outputTail).toBe('hello\noops');
+  });
+
+  it('keeps at most the log limit of a command that prints without end, says so, and lets it finish', async () => {
+    const logPath = path.join(dir, 'big.log');
+    const result = await run('head -c 3000000 /dev/zero | tr "\\0" x; echo; echo done >&2', {
+      logPath,
+      logLimitBytes: 100_000,
+    });
+    expect(result).toMatchObject({ exitCode: 0, ok: true });
+    const log = readFileSync(logPath, 'utf8');
+    const kept = log.split('\n').find((l) => l.startsWith('x'))!;
+    expect(kept).toHaveLength(100_000);
+    expect(log).toContain('=== output truncated: the log reached its limit of 100000 bytes; the rest was dropped');
+    expect(log).not.toContain('\ndone\n'); // printed after the limit
+    expect(log.length).toBeLessThan(100_500);
+  });
+
+  it('kills the whole process group on abort, a command that ignores SIGTERM included', async () => {
+    const marker = path.join(dir, 'abort.marker');
+    const abort = new AbortController();
+    const running = run(`trap '' TERM; (sleep 300; echo ${marker}) & sleep 300 # ${marker}`, { signal: abort.signal });
+    await expect.poll(() => processesOf(marker).length).toBeGreaterThan(0);
+    abort.abort();
+    const result = await running;
+    expect(result).toMatchObject({ killedFor: 'abort', description: 'killed by SIGKILL (abort)' });
+    await expect.poll(() => processesOf(marker), { timeout: 3_000 }).toEqual([]);
+  });
+
+  it('kills the command when the process that ran it is killed with SIGKILL', async () => {
+    const marker = path.join(dir, 'orphan.marker');
+    const script = `sh -c 'sleep 300' ${marker} & while true; do date +%s%3N >> ${marker}; sleep 0.1; done`;
+    // A process of its own runs the command through the built runner, as a worker does; then it is killed.
+    const parent = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { runScript } = await import(${JSON.stringify(path.join(ROOT, 'dist', 'src', 'process-runner.js'))});
+         await runScript({ script: ${JSON.stringify(script)}, variables: {}, env: {}, cwd: ${JSON.stringify(dir)},
+           logPath: ${JSON.stringify(path.join(dir, 'orphan.log'))}, label: 'test', timeoutSeconds: 300, killGraceMs: 500 });`,
+      ],
+      { stdio: 'ignore' },
+    );
+    await expect.poll(() => existsSync(marker), { timeout: 10_000 }).toBe(true);
+    expect(processesOf(marker).length).toBeGreaterThan(1); // the loop and the background sleep
+    const exited = new Promise((r) => parent.once('exit', r));
+    parent.kill('SIGKILL');
+    await exited;
+    const killedAt = Date.now();
+    await expect.poll(() => processesOf(marker), { timeout: 3_000, interval: 50 }).toEqual([]);
+    const last = Number(readFileSync(marker, 'utf8').trim().split('\n').at(-1));
+    expect(last).toBeLessThan(killedAt + 1_000);
+  });
+});
