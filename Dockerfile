@@ -8,5 +8,6 @@ COPY src ./src
 COPY scripts ./scripts
 COPY bench ./bench
 COPY examples ./examples
+COPY migrations ./migrations
 RUN npm run build && npm prune --omit=dev
 ENV NODE_ENV=production

@@ -9,6 +9,7 @@
  *  3. PARALLEL throughput of a 3-stage no-op pipeline, next to a bare workflow running the same 3 activities
  *  4. history events per execution and per stage, coordinator events per hand-off
  */
+import { fileStore } from '../src/store/files.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,8 +60,13 @@ async function main() {
       killGraceMs: 2_000,
       heartbeatMs: 2_000,
       client,
+      namespace: 'default',
+      identity: 'bench-bare',
+      workspaces: { dir: path.join(work, 'bare', 'workspaces'), taskQueue: 'bench-bare' },
+      shutdownGraceSeconds: 25,
+      store: fileStore(path.join(work, 'bare')),
       taskQueue: 'bench-bare',
-      pasoOptions: { notificationUrl: null, publicUrl: '', dataDir: path.join(work, 'bare'), talkback: [] },
+      pasoOptions: { notificationUrl: null, publicUrl: '', talkback: [] },
       watchIntervalMs: 3_000,
       slack: null,
       watchMaxRunMs: 60_000,

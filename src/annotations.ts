@@ -6,12 +6,21 @@
  * write here (a shared volume in a multi-host deployment, as for logs).
  *
  *   annotations/<executionId>.jsonl   one JSON line per annotation, appended
- *   attachments/<sha256>              each file once, named by its content hash
+ *   attachments/<sha256>              each file once, named by its content hash; mode 0600, never executable
+ *
+ * Attachments are what operators upload, so commands must not stumble on them: commands run in
+ * `workspaces/<executionId>/` with a fixed PATH, nothing under `attachments/` is on their way, and no file here
+ * is executable. (A command can still read one by its path; what stops an uploaded library from being loaded
+ * is that variables such as LD_PRELOAD are refused, see `shared/variables.ts`.) Paths are built only from a
+ * checked execution id and a checked 64-hex hash: a planted or torn JSONL line makes the gateway read nothing else.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, type ReadStream } from 'node:fs';
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parseExecutionId } from './shared/execution.js';
+import type { AnnotationRepository, OpenAttachment } from './store/store.js';
+
+export type { OpenAttachment } from './store/store.js';
 
 export type AnnotationKind = 'comment' | 'log' | 'other' | 'attachment' | 'chat';
 
@@ -38,7 +47,14 @@ export interface NewAnnotation {
   id?: string;
 }
 
-export class AnnotationStore {
+/** Annotation ids Paso makes: a UUID, `chat-<channel>-<ts>`, `talkback-<id>`. */
+export const ANNOTATION_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** Readable by Paso's user alone, and without an execute bit: no attachment can be run by its path. */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+
+export class AnnotationStore implements AnnotationRepository {
   constructor(private readonly dataDir: string) {}
 
   async add(
@@ -69,33 +85,51 @@ export class AnnotationStore {
     return annotation;
   }
 
+  /** An execution's annotations, oldest first. A line that does not parse (a write cut short) is skipped. */
   async list(executionId: string): Promise<Annotation[]> {
+    if (!parseExecutionId(executionId)) return [];
     const text = await readFile(this.listPath(executionId), 'utf8').catch(() => '');
-    return text
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as Annotation);
+    return text.split('\n').flatMap((line) => {
+      if (!line) return [];
+      try {
+        return [JSON.parse(line) as Annotation];
+      } catch {
+        return [];
+      }
+    });
   }
 
-  async file(
-    executionId: string,
-    annotationId: string,
-  ): Promise<{ annotation: Annotation; stream: ReadStream } | null> {
+  /**
+   * Opens an annotation's attached file, or null when there is none: an unknown or malformed id, a stored
+   * hash that is not 64 hex digits, a file that is gone or is not a regular file.
+   */
+  async openFile(executionId: string, annotationId: string): Promise<OpenAttachment | null> {
+    if (!ANNOTATION_ID.test(annotationId)) return null;
     const annotation = (await this.list(executionId)).find((a) => a.id === annotationId);
-    if (!annotation?.file) return null;
-    return { annotation, stream: createReadStream(path.join(this.dataDir, 'attachments', annotation.file.sha256)) };
+    const file = annotation?.file;
+    if (!annotation || !file || typeof file.sha256 !== 'string' || !SHA256_HEX.test(file.sha256)) return null;
+    const handle = await open(path.join(this.dataDir, 'attachments', file.sha256), 'r').catch(() => null);
+    if (!handle) return null;
+    const stat = await handle.stat().catch(() => null);
+    if (!stat?.isFile()) {
+      await handle.close();
+      return null;
+    }
+    return { annotation: { ...annotation, file }, size: stat.size, stream: handle.createReadStream() };
   }
 
   private listPath(executionId: string): string {
+    if (!parseExecutionId(executionId)) throw new Error(`not an execution id: ${JSON.stringify(executionId)}`);
     return path.join(this.dataDir, 'annotations', `${executionId}.jsonl`);
   }
 
   /** Content-addressed: the same file attached twice is stored once; written whole, then renamed into place. */
   private async storeFile(sha256: string, content: Buffer): Promise<void> {
     const dir = path.join(this.dataDir, 'attachments');
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: DIR_MODE });
     const staging = path.join(dir, `.${sha256}.${randomUUID()}`);
-    await writeFile(staging, content);
+    // `mode` applies only when the file is created, which a fresh staging name always is (umask can only narrow it).
+    await writeFile(staging, content, { mode: FILE_MODE, flag: 'wx' });
     await rename(staging, path.join(dir, sha256));
   }
 }

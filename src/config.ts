@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
@@ -108,6 +109,22 @@ export interface PasoConfig {
   /** The gateway's address as people reach it, for links in notifications. */
   publicUrl: string;
   configFile: string | undefined;
+  /** Where this worker keeps executions' workspaces (`$PASO_DATA_DIR/workspaces` unless set). */
+  workspaceDir: string;
+  /** How long a worker told to stop (SIGTERM) lets running commands finish before it kills them. */
+  shutdownGraceSeconds: number;
+  /**
+   * Temporal's heartbeat timeout for commands: a worker silent this long is taken for lost. A worker kills
+   * its commands after three quarters of it without reaching Temporal (fencing), so an outage of Temporal or of
+   * the network shorter than that changes nothing for running commands.
+   */
+  heartbeatTimeoutSeconds: number;
+  /** A workspace is deleted this long after its execution ended. */
+  workspaceRetentionHours: number;
+  /** The most output one run of a command keeps in its log; the rest is dropped, with a line saying so. */
+  logLimitBytes: number;
+  /** PostgreSQL for logs, annotations and attachments; unset: files under the data directory. */
+  databaseUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -123,6 +140,40 @@ const DEV_USERS = [
   { name: 'bob', token: 'dev-bob-token', roles: ['operator'] as Role[], groups: ['release-managers'] },
   { name: 'carol', token: 'dev-carol-token', roles: ['viewer'] as Role[], groups: [] },
 ];
+
+/**
+ * The development users' tokens are printed at start and written in the README: they may serve only the
+ * embedded default on this machine. The gateway refuses them against a real cluster and on any bind address
+ * other people can reach; a config file with real users lifts both.
+ */
+export function checkDevUsers(config: Pick<PasoConfig, 'devUsers' | 'host' | 'temporalAddress'>): void {
+  if (!config.devUsers) return;
+  if (config.temporalAddress) {
+    throw new ConfigError(
+      'TEMPORAL_ADDRESS is set but no config file is: the built-in development users serve only the embedded ' +
+        'default. Set PASO_CONFIG to a file with your users and tokens.',
+    );
+  }
+  if (!isLoopback(config.host)) {
+    throw new ConfigError(
+      `PASO_HOST=${config.host} serves the gateway beyond this machine, but no config file is set and the ` +
+        'built-in development users (whose tokens are public) serve only 127.0.0.1, ::1 or localhost. Set ' +
+        'PASO_CONFIG to a file with your users and tokens, or leave PASO_HOST at its default.',
+    );
+  }
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** 127.0.0.0/8, ::1 (also written `[::1]` or IPv4-mapped) and `localhost`; any other name may reach further. */
+export function isLoopback(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true;
+  const address = host.replace(/^\[(.*)\]$/, '$1');
+  const family = isIP(address);
+  return family !== 0 && LOOPBACK.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -142,6 +193,21 @@ const envSchema = z.object({
   PASO_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   TEMPORAL_CLI: z.string().min(1).optional(),
   PASO_PUBLIC_URL: z.url().optional(),
+  PASO_WORKSPACE_DIR: z.string().min(1).optional(),
+  PASO_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(25),
+  PASO_HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(3_600).default(60),
+  PASO_WORKSPACE_RETENTION_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 365)
+    .default(24),
+  PASO_LOG_LIMIT_MB: z.coerce.number().positive().max(100_000).default(50),
+  PASO_DATABASE_URL: z
+    .string()
+    .optional()
+    .refine((url) => url === undefined || (/^postgres(ql)?:\/\/[^\s]+$/.test(url) && URL.canParse(url)), {
+      message: 'a postgres:// URL, e.g. postgres://paso:secret@db.example.com:5432/paso',
+    }),
 });
 
 /** Every environment variable Paso reads (docker-compose.yml is checked against this list). */
@@ -164,6 +230,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     taskQueue: e.PASO_TASK_QUEUE,
     temporalCli: e.TEMPORAL_CLI,
     publicUrl: (e.PASO_PUBLIC_URL ?? `http://${e.PASO_HOST}:${e.PASO_PORT}`).replace(/\/$/, ''),
+    workspaceDir: path.resolve(cwd, e.PASO_WORKSPACE_DIR ?? path.join(e.PASO_DATA_DIR, 'workspaces')),
+    shutdownGraceSeconds: e.PASO_SHUTDOWN_GRACE_SECONDS,
+    heartbeatTimeoutSeconds: e.PASO_HEARTBEAT_TIMEOUT_SECONDS,
+    workspaceRetentionHours: e.PASO_WORKSPACE_RETENTION_HOURS,
+    logLimitBytes: Math.round(e.PASO_LOG_LIMIT_MB * 1024 * 1024),
+    databaseUrl: e.PASO_DATABASE_URL,
   };
 
   if (configFile === undefined) {

@@ -10,14 +10,28 @@
  */
 import path from 'node:path';
 
-export function actionLogPath(dataDir: string, executionId: string, stage: string, action: string): string {
-  // Names are validated by the definition schema and the execution id pattern: none can hold "/" or be "..".
-  return path.join(dataDir, 'logs', executionId, stage, `${action}.log`);
+/** An action's log in the store; names are validated by the definition schema and the execution id pattern. */
+export function actionLogKey(executionId: string, stage: string, action: string): string {
+  return `${executionId}/${stage}/${action}`;
 }
 
 /** Stage names start with a letter or digit, so `.talkback` can never be a stage's directory. */
+export function talkbackLogKey(executionId: string, id: string): string {
+  return `${executionId}/.talkback/${id}`;
+}
+
+/** Where a log is on this machine: the worker's file its commands write, and the file store's copy. */
+export function logPath(dataDir: string, key: string): string {
+  // Keys are built only from checked names: none can hold ".." or start with "/".
+  return path.join(dataDir, 'logs', `${key}.log`);
+}
+
+export function actionLogPath(dataDir: string, executionId: string, stage: string, action: string): string {
+  return logPath(dataDir, actionLogKey(executionId, stage, action));
+}
+
 export function talkbackLogPath(dataDir: string, executionId: string, id: string): string {
-  return path.join(dataDir, 'logs', executionId, '.talkback', `${id}.log`);
+  return logPath(dataDir, talkbackLogKey(executionId, id));
 }
 
 export function workspacePath(dataDir: string, executionId: string): string {

@@ -3,7 +3,7 @@
  * worker and the gateway in this process, and registers the example pipelines. Ctrl-C stops it all.
  */
 import path from 'node:path';
-import { loadConfig } from './config.js';
+import { checkDevUsers, loadConfig } from './config.js';
 import { temporalDbPath } from './data-dir.js';
 import { createClient, fail, registerExamples, startGatewayRole, startWorkerRole, stopOnSignal } from './roles.js';
 import type { Running } from './roles.js';
@@ -19,6 +19,7 @@ stopOnSignal(stopAll);
 
 try {
   const config = loadConfig();
+  checkDevUsers(config); // before anything starts: a refused start leaves nothing running
   let address = config.temporalAddress;
   let server: DevServer | undefined;
   if (!address) {

@@ -11,11 +11,13 @@ import YAML from 'yaml';
 import { createApp } from './api/app.js';
 import { Paso } from './api/paso.js';
 import type { PasoConfig } from './config.js';
-import { ConfigError } from './config.js';
+import { checkDevUsers, ConfigError } from './config.js';
 import { pipelineDefinitionSchema } from './shared/definition.js';
 import { toFieldErrors } from './shared/validation.js';
 import { registerSearchAttributes } from './temporal/search-attributes.js';
 import { createPasoWorker } from './temporal/worker.js';
+import { sweepWorkspaces } from './workspace-sweeper.js';
+import { openStore } from './store/open.js';
 
 export interface Running {
   stop(): Promise<void>;
@@ -24,24 +26,41 @@ export interface Running {
 export async function startWorkerRole(config: PasoConfig, address: string): Promise<Running> {
   await ensureSearchAttributes(config, address);
   const connection = await NativeConnection.connect({ address });
-  const client = new Client({ connection: await Connection.connect({ address }), namespace: config.namespace });
+  // The activities' own client (watcher, recovery, CHECK, scheduled triggers) recovers as fast as the gateway's.
+  const client = new Client({
+    connection: await Connection.connect({ address, channelArgs: RECONNECT_QUICKLY }),
+    namespace: config.namespace,
+  });
+  const store = await openStore(config);
   const worker = await createPasoWorker({
+    store,
     connection,
     client,
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     dataDir: config.dataDir,
+    workspaceDir: config.workspaceDir,
+    shutdownGraceSeconds: config.shutdownGraceSeconds,
+    logLimitBytes: config.logLimitBytes,
     pasoOptions: config,
     slack: config.slack,
   });
   const running = worker.run();
+  const sweeper = sweepWorkspaces({
+    client,
+    dir: config.workspaceDir,
+    retentionMs: config.workspaceRetentionHours * 3_600_000,
+    log: (line) => console.log(`worker: ${line}`),
+  });
   console.log(`worker: polling task queue "${config.taskQueue}" on ${address}`);
   return {
     async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      sweeper.stop();
+      worker.shutdown();
       await running;
       await connection.close();
       await client.connection.close();
+      await store.close();
     },
   };
 }
@@ -58,6 +77,17 @@ async function ensureSearchAttributes(config: PasoConfig, address: string): Prom
 }
 
 /**
+ * gRPC's reconnect backoff (grpc-js: 1 s, x1.6 per failed attempt, up to 2 min) kept the gateway answering
+ * 503 for 4-11 s after Temporal came back: while it backs off, every call fails at once without trying. A
+ * gateway has people waiting, so it tries again every half second at most: one TCP connect each, while
+ * Temporal is down. The worker's polling connection (Rust core) already recovers this fast.
+ */
+const RECONNECT_QUICKLY = {
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 500,
+};
+
+/**
  * One Temporal client for the whole process. Lazy, so the gateway starts (and answers 503) while Temporal is
  * down; and quick to give up, so a caller gets its 503 in seconds rather than after the SDK's long backoff.
  */
@@ -66,18 +96,16 @@ export function createClient(config: PasoConfig, address: string): Client {
     address,
     connectTimeout: '3s',
     interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 2 }))],
+    channelArgs: RECONNECT_QUICKLY,
   });
   return new Client({ connection, namespace: config.namespace });
 }
 
 export async function startGatewayRole(config: PasoConfig, client: Client): Promise<Running> {
-  if (config.devUsers && config.temporalAddress) {
-    throw new ConfigError(
-      'TEMPORAL_ADDRESS is set but no config file is: the built-in development users serve only the embedded ' +
-        'default. Set PASO_CONFIG to a file with your users and tokens.',
-    );
-  }
-  const app = createApp({ client, config });
+  checkDevUsers(config);
+  const registering = registerInBackground(client, config.namespace);
+  const store = await openStore(config);
+  const app = createApp({ client, config, store });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s)).once('error', reject);
   });
@@ -87,9 +115,37 @@ export async function startGatewayRole(config: PasoConfig, client: Client): Prom
   return {
     stop: () =>
       new Promise<void>((resolve) => {
+        registering.stop();
+        void store.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
+  };
+}
+
+/**
+ * A gateway may start before any worker ever ran against a new Temporal, and coordinators write Paso's search
+ * attributes: it registers them too, in the background (Temporal may be down), every 5 s until it has.
+ */
+function registerInBackground(client: Client, namespace: string): { stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const attempt = () => {
+    registerSearchAttributes(client.connection as Connection, namespace).then(
+      (added) => {
+        if (added.length > 0) console.log(`registered search attributes: ${added.join(', ')}`);
+      },
+      () => {
+        if (!stopped) timer = setTimeout(attempt, 5_000).unref();
+      },
+    );
+  };
+  attempt();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
   };
 }
 

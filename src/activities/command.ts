@@ -1,15 +1,22 @@
 /**
  * The `command` action as an activity: the script runs through {@link runScript} in the execution's
  * workspace with the pipeline's variables in the environment (never spliced into the script), heartbeats
- * while it runs, and its process group is killed when the activity is cancelled (stop and abandon) or the
- * action times out.
+ * while it runs, and its process group is killed when the activity is cancelled (stop and abandon), the
+ * action times out, the worker loses its lease on the attempt (fencing, see lease.ts) or the worker shuts
+ * down past its grace period. The last two are a lost worker: the workflow decides what follows
+ * (`onWorkerLoss`).
  */
+import type { Client } from '@temporalio/client';
+import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import { actionLogPath, workspacePath } from '../data-dir.js';
+import { actionLogKey, logPath } from '../data-dir.js';
+import type { PasoStore } from '../store/store.js';
+import { shipLog } from './log-shipper.js';
 import { runScript } from '../process-runner.js';
 import type { Variables } from '../shared/definition.js';
 import { ErrorTypes } from '../shared/messages.js';
 import type { CommandOutcome } from '../workflows/execution-state.js';
+import { holdLease } from './lease.js';
 
 export interface RunCommandInput {
   executionId: string;
@@ -26,16 +33,31 @@ export interface CommandDeps {
   /** How long a command has between SIGTERM and SIGKILL. */
   killGraceMs: number;
   heartbeatMs: number;
+  /** For the lease's own heartbeats. */
+  client: Client;
+  namespace: string;
+  /** This worker process: `<pid>@<host>`, as Temporal shows it. */
+  identity: string;
+  /** Where this worker keeps executions' workspaces and the task queue that reaches them (affinity). */
+  workspaces: { dir: string; taskQueue: string };
+  /** How long a shutting-down worker gives running commands (shown when it kills one). */
+  shutdownGraceSeconds: number;
+  /** The most output one run of a script keeps in its log. */
+  logLimitBytes?: number;
+  /** Where logs and annotations go (PostgreSQL or the data directory). */
+  store: PasoStore;
 }
 
 export async function runCommand(deps: CommandDeps, input: RunCommandInput): Promise<CommandOutcome> {
   return runInWorkspace(deps, {
     executionId: input.executionId,
     run: input.run,
-    env: { ...input.variables, PASO_STAGE: input.stage, PASO_ACTION: input.action },
+    variables: input.variables,
+    env: { PASO_STAGE: input.stage, PASO_ACTION: input.action },
     pipeline: input.pipeline,
-    logPath: actionLogPath(deps.dataDir, input.executionId, input.stage, input.action),
+    logKey: actionLogKey(input.executionId, input.stage, input.action),
     timeoutSeconds: input.timeoutSeconds,
+    where: { stage: input.stage, action: input.action },
   });
 }
 
@@ -49,15 +71,31 @@ export async function runInWorkspace(
     executionId: string;
     pipeline: string;
     run: string;
+    variables: Record<string, string>;
     env: Record<string, string>;
-    logPath: string;
+    logKey: string;
     timeoutSeconds: number;
+    /** What runs, for people reading the heartbeat (the gateway shows where each action runs). */
+    where: { stage: string; action: string } | { talkback: string };
   },
 ): Promise<CommandOutcome> {
   const ctx = Context.current();
-  const cwd = workspacePath(deps.dataDir, input.executionId);
+  const cwd = path.join(deps.workspaces.dir, input.executionId);
+  const lease = holdLease({
+    client: deps.client,
+    namespace: deps.namespace,
+    taskToken: ctx.info.taskToken,
+    identity: deps.identity,
+    heartbeatTimeoutMs: ctx.info.heartbeatTimeoutMs ?? 60_000,
+    details: { worker: deps.identity, ...input.where },
+  });
+  const file = logPath(deps.dataDir, input.logKey);
+  const shipper = await shipLog(deps.store.logs, input.logKey, file, (line) => {
+    ctx.log.warn(line);
+  });
   const result = await runScript({
     script: input.run,
+    variables: input.variables,
     env: {
       ...input.env,
       PASO_PIPELINE: input.pipeline,
@@ -65,20 +103,32 @@ export async function runInWorkspace(
       PASO_WORKSPACE: cwd,
     },
     cwd,
-    logPath: input.logPath,
+    logPath: file,
     label: `attempt ${ctx.info.attempt}`,
     timeoutSeconds: input.timeoutSeconds,
     killGraceMs: deps.killGraceMs,
-    signal: ctx.cancellationSignal,
-    onTick: () => ctx.heartbeat(),
+    logLimitBytes: deps.logLimitBytes,
+    signal: AbortSignal.any([ctx.cancellationSignal, lease.lost]),
+    onTick: () => ctx.heartbeat({ worker: deps.identity, ...input.where }),
     tickMs: deps.heartbeatMs,
-  });
+  }).finally(() => lease.release());
+  await shipper.finish();
   const outcome: CommandOutcome = {
     exitCode: result.exitCode,
     startedAt: result.startedAt,
     endedAt: result.endedAt,
     outputTail: result.outputTail,
+    worker: deps.identity,
+    workspace: deps.workspaces.taskQueue,
   };
+  const lost = workerLost(deps, ctx, lease.lost);
+  if (result.killedFor === 'abort' && lost) {
+    throw ApplicationFailure.create({
+      message: `worker lost: ${lost}; the command was killed`,
+      type: ErrorTypes.WorkerLost,
+      details: [outcome],
+    });
+  }
   if (result.killedFor === 'abort') {
     // The SDK tells a cancellation from a worker shutdown by this reason; hand it back as it came.
     throw ctx.cancellationSignal.reason ?? new CancelledFailure('command abandoned: its process group was killed');
@@ -100,4 +150,20 @@ export async function runInWorkspace(
     });
   }
   return outcome;
+}
+
+/**
+ * Why this worker gave up the command, if it was the worker's doing rather than a person's: the lease was
+ * lost (fencing), Temporal no longer knows the attempt, or the worker is shutting down past its grace period.
+ */
+function workerLost(deps: CommandDeps, ctx: Context, lease: AbortSignal): string | null {
+  if (lease.aborted) return `${deps.identity}: ${String(lease.reason)}`;
+  const reason = (ctx.cancellationSignal.reason as Error | undefined)?.message;
+  if (reason === 'WORKER_SHUTDOWN') {
+    return `${deps.identity} shut down before the command ended (grace period ${deps.shutdownGraceSeconds}s)`;
+  }
+  if (reason === 'NOT_FOUND' || reason === 'TIMED_OUT') {
+    return `${deps.identity}: Temporal no longer knows this attempt (${reason})`;
+  }
+  return null;
 }

@@ -4,10 +4,14 @@
  */
 import type { ChatDeps, PostChatInput } from './chat.js';
 import { postChat } from './chat.js';
+import type { RunCheckInput } from './check.js';
+import { runCheck } from './check.js';
 import type { CommandDeps, RunCommandInput } from './command.js';
 import { runCommand } from './command.js';
 import type { NotifyInput } from './notify.js';
 import { notify } from './notify.js';
+import type { RecoverPipelineInput } from './recover.js';
+import { recoverPipeline } from './recover.js';
 import type { ScheduleDeps, SyncSchedulesInput, TriggerScheduledInput } from './schedules.js';
 import { syncSchedules, triggerScheduled } from './schedules.js';
 import type { RunTalkbackActivityInput } from './talkback.js';
@@ -20,7 +24,9 @@ export type ActivityDeps = CommandDeps & WatchDeps & ScheduleDeps & ChatDeps;
 export function createActivities(deps: ActivityDeps) {
   return {
     runCommand: (input: RunCommandInput) => runCommand(deps, input),
+    runCheck: (input: RunCheckInput) => runCheck(deps, input),
     watchExecutions: (input: WatchExecutionsInput) => watchExecutions(deps, input),
+    recoverPipeline: (input: RecoverPipelineInput) => recoverPipeline(deps, input),
     syncSchedules: (input: SyncSchedulesInput) => syncSchedules(deps, input),
     triggerScheduled: (input: TriggerScheduledInput) => triggerScheduled(deps, input),
     notify: (input: NotifyInput) => notify(input),

@@ -3,10 +3,12 @@
  * whose action starts a `scheduledTrigger` workflow, which triggers an execution through the same path as
  * the API (so CHECK, idempotency and the coordinator apply alike).
  */
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError } from '@temporalio/client';
 import type { PasoOptions } from '../api/paso.js';
 import { Paso } from '../api/paso.js';
+import { HttpProblem } from '../api/problem.js';
 import type { PipelineDefinition } from '../shared/definition.js';
 import { coordinatorWorkflowId } from '../shared/temporal.js';
 import type { scheduledTrigger } from '../workflows/scheduled-trigger.js';
@@ -38,7 +40,8 @@ export async function syncSchedules(deps: ScheduleDeps, input: SyncSchedulesInpu
       workflowType: 'scheduledTrigger',
       args: [{ pipeline: input.pipeline }] as Parameters<typeof scheduledTrigger>,
       taskQueue,
-      workflowId: `${coordinatorWorkflowId(input.pipeline)}:scheduled`,
+      // One id per schedule (Temporal appends the firing time): two crons firing in one minute both trigger.
+      workflowId: `${scheduleIdValue}:trigger`,
     };
     const spec = { cronExpressions: [trigger.cron] };
     try {
@@ -72,8 +75,25 @@ export interface TriggerScheduledInput {
   firingId: string;
 }
 
+/**
+ * Triggers the firing's execution through the API's path. CHECK may run for a long time meanwhile (on a
+ * worker, as the `check` workflow), so this heartbeats while it waits: a lost worker is noticed in seconds
+ * and the retry, with the same idempotency key, finds the execution if it was made.
+ */
 export async function triggerScheduled(deps: ScheduleDeps, input: TriggerScheduledInput): Promise<string> {
-  const paso = new Paso(deps.client, deps.taskQueue, deps.pasoOptions);
-  const result = await paso.trigger(input.pipeline, { idempotencyKey: input.firingId }, 'schedule', 'schedule');
-  return result.executionId;
+  const ctx = Context.current();
+  const heartbeat = setInterval(() => ctx.heartbeat(), 5_000);
+  try {
+    const paso = new Paso(deps.client, deps.taskQueue, deps.pasoOptions);
+    const result = await paso.trigger(input.pipeline, { idempotencyKey: input.firingId }, 'schedule', 'schedule');
+    return result.executionId;
+  } catch (err) {
+    // Refused (CHECK said no, the pipeline is gone, a variable is not declared): trying again changes nothing.
+    if (err instanceof HttpProblem && err.status < 500) {
+      throw ApplicationFailure.nonRetryable(`${err.status}: ${err.message}`, 'TriggerRefused');
+    }
+    throw err;
+  } finally {
+    clearInterval(heartbeat);
+  }
 }

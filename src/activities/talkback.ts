@@ -6,8 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/activity';
-import { AnnotationStore } from '../annotations.js';
-import { talkbackLogPath } from '../data-dir.js';
+import { logPath, talkbackLogKey } from '../data-dir.js';
 import type { Variables } from '../shared/definition.js';
 import type { CommandOutcome } from '../workflows/execution-state.js';
 import type { CommandDeps } from './command.js';
@@ -29,7 +28,8 @@ export interface RunTalkbackActivityInput {
 const ATTACHED_LOG_BYTES = 1024 * 1024;
 
 export async function runTalkback(deps: CommandDeps, input: RunTalkbackActivityInput): Promise<CommandOutcome> {
-  const logPath = talkbackLogPath(deps.dataDir, input.executionId, input.id);
+  const logKey = talkbackLogKey(input.executionId, input.id);
+  const file = logPath(deps.dataDir, logKey);
   let outcome: CommandOutcome | undefined;
   let failure: ApplicationFailure | undefined;
   try {
@@ -37,19 +37,21 @@ export async function runTalkback(deps: CommandDeps, input: RunTalkbackActivityI
       executionId: input.executionId,
       pipeline: input.pipeline,
       run: input.run,
-      env: { ...input.variables, PASO_TALKBACK: input.name, PASO_TALKBACK_BY: input.by },
-      logPath,
+      variables: input.variables,
+      env: { PASO_TALKBACK: input.name, PASO_TALKBACK_BY: input.by },
+      logKey,
       timeoutSeconds: input.timeoutSeconds,
+      where: { talkback: input.id },
     });
   } catch (err) {
     if (!(err instanceof ApplicationFailure)) throw err; // cancelled: nothing to report
     failure = err;
     outcome = err.details?.[0] as CommandOutcome | undefined;
   }
-  const log = await readFile(logPath).catch(() => Buffer.alloc(0));
+  const log = await readFile(file).catch(() => Buffer.alloc(0));
   const summary = failure ? failure.message : `exited with code ${outcome?.exitCode ?? 0}`;
   // One annotation per run, however often Temporal runs this activity.
-  await new AnnotationStore(deps.dataDir).add(
+  await deps.store.annotations.add(
     input.executionId,
     {
       id: `talkback-${input.id}`,

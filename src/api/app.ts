@@ -5,7 +5,8 @@
 import express from 'express';
 import type { Client } from '@temporalio/client';
 import type { PasoConfig } from '../config.js';
-import { AnnotationStore } from '../annotations.js';
+import { fileStore } from '../store/files.js';
+import type { PasoStore } from '../store/store.js';
 import { slackClient } from '../slack.js';
 import { authenticate } from './auth.js';
 import { ChatOps } from './chatops/chatops.js';
@@ -22,9 +23,11 @@ export const BODY_LIMIT = '1mb';
 export interface AppDeps {
   client: Client;
   config: Pick<PasoConfig, 'users' | 'taskQueue' | 'dataDir' | 'notificationUrl' | 'publicUrl' | 'talkback' | 'slack'>;
+  /** Logs, annotations, attachments: PostgreSQL or the data directory's files (the default). */
+  store?: PasoStore;
 }
 
-export function createApp({ client, config }: AppDeps): express.Express {
+export function createApp({ client, config, store = fileStore(config.dataDir) }: AppDeps): express.Express {
   const paso = new Paso(client, config.taskQueue, config);
   const app = express();
   app.disable('x-powered-by');
@@ -35,7 +38,7 @@ export function createApp({ client, config }: AppDeps): express.Express {
     handler: new ChatOps({
       paso,
       slack: slackClient(config.slack, 'gateway'),
-      annotations: new AnnotationStore(config.dataDir),
+      annotations: store.annotations,
       users: config.users,
       publicUrl: config.publicUrl,
     }),
@@ -58,7 +61,7 @@ export function createApp({ client, config }: AppDeps): express.Express {
 
   app.use(authenticate(config.users));
   app.use('/pipelines', pipelinesRouter(paso));
-  app.use('/executions', executionsRouter(paso, config.dataDir));
+  app.use('/executions', executionsRouter(paso, store));
   app.use(notFoundHandler);
   app.use(problemHandler);
   return app;

@@ -7,6 +7,7 @@ import { talkbackRunSchema } from '../shared/execution-view.js';
 import {
   annotationBody,
   annotationSchema,
+  logQuery,
   timelineEntrySchema,
   approvalBody,
   resumeBody,
@@ -265,10 +266,13 @@ export function openApiDocument(): object {
       },
       '/executions/{id}/logs/{stage}/{action}': {
         get: secured({
-          summary: "An action's whole output (every attempt)",
-          requestParams: { path: logParams },
+          summary: "An action's whole output (every attempt); with follow=true, streamed until the action ends",
+          requestParams: { path: logParams, query: logQuery },
           responses: {
-            '200': { description: 'The log', content: { 'text/plain': { schema: z.string() } } },
+            '200': {
+              description: 'The log (with follow=true: chunked, each piece sent within a second of being written)',
+              content: { 'text/plain': { schema: z.string() } },
+            },
             ...errors(404),
           },
         }),

@@ -4,17 +4,24 @@
  * they ask.
  */
 import { createHash } from 'node:crypto';
-import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { Client, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { PipelineDefinition } from '../shared/definition.js';
 import type { ExecutionInput } from '../shared/execution.js';
 import { parseExecutionId } from '../shared/execution.js';
 import type { PasoConfig, User } from '../config.js';
 import type { ExecutionStatus, ExecutionView, TalkbackRun } from '../shared/execution-view.js';
 import { EXECUTION_STATUSES } from '../shared/execution-view.js';
-import type { PipelineSnapshot } from '../shared/messages.js';
+import type { AllocateExecutionInput, AllocateExecutionResult, PipelineSnapshot } from '../shared/messages.js';
 import {
+  advanceExecutionsUpdate,
   allocateExecutionUpdate,
   bindChannelUpdate,
   decideApprovalUpdate,
@@ -30,10 +37,12 @@ import {
   runTalkbackUpdate,
   setTransitionUpdate,
   stopUpdate,
+  withdrawSignal,
 } from '../shared/messages.js';
 import type {
   ApprovalDecision,
   ChannelRef,
+  ExecutionOutcome,
   Decider,
   ResumeDecision,
   RetryInput,
@@ -47,7 +56,7 @@ import type { coordinator } from '../workflows/coordinator.js';
 import type { execution } from '../workflows/execution.js';
 import { authorize } from './auth.js';
 import { runChecks } from './check.js';
-import { GRPC_RESOURCE_EXHAUSTED, grpcCode, HttpProblem } from './problem.js';
+import { GRPC_FAILED_PRECONDITION, GRPC_RESOURCE_EXHAUSTED, grpcCode, HttpProblem } from './problem.js';
 import type { ExecutionSummary, TriggerBody } from './schemas.js';
 
 export interface PutPipelineResult {
@@ -66,11 +75,17 @@ export interface TriggerResult {
 export interface PasoOptions {
   notificationUrl: string | null;
   publicUrl: string;
-  /** Where CHECK runs keep their output. */
-  dataDir: string;
   /** The commands people may run on an execution's behalf (ChatOps `run`, `POST /executions/:id/talkback`). */
   talkback: PasoConfig['talkback'];
+  /** Given to every new execution: its commands' heartbeat timeout (PASO_HEARTBEAT_TIMEOUT_SECONDS). */
+  heartbeatTimeoutSeconds?: number;
 }
+
+/**
+ * How long after its key was first used an execution that Temporal does not know is taken for one whose start
+ * was cut short (and started now); past it, for one that retention purged.
+ */
+const INTERRUPTED_START_MS = 10 * 60_000;
 
 export class Paso {
   /** Temporal admits 10 in-flight Updates per workflow; this process keeps well under that per coordinator. */
@@ -170,66 +185,152 @@ export class Paso {
     type: 'manual' | 'schedule' = 'manual',
   ): Promise<TriggerResult> {
     const request = { variables: body.variables ?? {}, sourceRevisions: body.sourceRevisions ?? {} };
-    const coordinator = this.client.workflow.getHandle(coordinatorWorkflowId(pipeline));
+    const coordinator = coordinatorHandle(this.client, pipeline);
     // CHECK runs before the execution exists; a repeated idempotency key finds the execution it made.
     const repeated = body.idempotencyKey
       ? await retryWhileBusy(() => coordinator.query(executionForKeyQuery, body.idempotencyKey!))
       : null;
     if (!repeated) {
       const definition = await this.recentDefinition(pipeline);
+      refuseUndeclared(definition, request.variables);
       if (definition.check.length > 0) {
-        const check = await runChecks(
-          definition,
-          { ...definition.variables, ...request.variables },
-          this.options.dataDir,
-        );
+        const check = await runChecks(this.client, this.taskQueue, definition, {
+          ...definition.variables,
+          ...request.variables,
+        });
         if (check.some((c) => c.status === 'Failed')) {
           throw new HttpProblem(422, 'refused by CHECK: no execution was created', undefined, { check });
         }
       }
     }
-    const allocated = await this.updateSlots.run(pipeline, () =>
-      retryWhileBusy(() =>
-        coordinator.executeUpdate(allocateExecutionUpdate, {
-          args: [{ by, idempotencyKey: body.idempotencyKey, requestDigest: digest(request) }],
-        }),
-      ),
-    );
-    const input: ExecutionInput = {
-      executionId: allocated.executionId,
-      pipeline,
-      pipelineVersion: allocated.pipelineVersion,
-      definition: allocated.definition,
-      variables: { ...allocated.definition.variables, ...request.variables },
-      sourceRevisions: request.sourceRevisions,
-      trigger: { type, by, at: new Date().toISOString() },
-      notificationUrl: this.options.notificationUrl,
-      reviewUrl: this.options.publicUrl ? `${this.options.publicUrl}/executions/${allocated.executionId}` : null,
-    };
-    // Starting is idempotent too: a retry after a crash between allocation and start finds the workflow.
-    const handle = await this.client.workflow.start<typeof execution>('execution', {
+    for (let attempt = 1; ; attempt++) {
+      const allocated = await this.allocate(pipeline, {
+        by,
+        idempotencyKey: body.idempotencyKey,
+        requestDigest: digest(request),
+      });
+      // The definition may have changed since CHECK read it: what the trigger sets must still be declared.
+      try {
+        refuseUndeclared(allocated.definition, request.variables);
+      } catch (err) {
+        // Give back the place the coordinator kept for the execution (QUEUED), which will not start.
+        if (allocated.created) {
+          await coordinatorHandle(this.client, pipeline).signal(withdrawSignal, { executionId: allocated.executionId });
+        }
+        throw err;
+      }
+      const input: ExecutionInput = {
+        executionId: allocated.executionId,
+        pipeline,
+        pipelineVersion: allocated.pipelineVersion,
+        definition: allocated.definition,
+        variables: { ...allocated.definition.variables, ...request.variables },
+        sourceRevisions: request.sourceRevisions,
+        trigger: { type, by, at: new Date().toISOString() },
+        notificationUrl: this.options.notificationUrl,
+        heartbeatTimeoutSeconds: this.options.heartbeatTimeoutSeconds,
+        reviewUrl: this.options.publicUrl ? `${this.options.publicUrl}/executions/${allocated.executionId}` : null,
+      };
+      if (!allocated.created) return this.repeatedTrigger(input, allocated.at);
+      try {
+        await this.startExecution(input, 'FAIL');
+        return { executionId: input.executionId, status: 'InProgress', created: true };
+      } catch (err) {
+        // A new id that is taken: the coordinator's counter went back (it was reset from Temporal). It counts
+        // on from the highest execution Temporal has, and the trigger takes the next id.
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError) || attempt >= 3) throw err;
+        await coordinatorHandle(this.client, pipeline).signal(withdrawSignal, { executionId: input.executionId });
+        const atLeast = await this.highestExecution(pipeline);
+        await retryWhileBusy(() =>
+          coordinatorHandle(this.client, pipeline).executeUpdate(advanceExecutionsUpdate, { args: [{ atLeast }] }),
+        );
+      }
+    }
+  }
+
+  /**
+   * Asks the coordinator for the next execution id. A coordinator terminated from Temporal is started again
+   * from its last state first (it then recovers its locks from the running executions): see README.
+   */
+  private async allocate(pipeline: string, request: AllocateExecutionInput): Promise<AllocateExecutionResult> {
+    const update = () =>
+      this.updateSlots.run(pipeline, () =>
+        retryWhileBusy(() =>
+          coordinatorHandle(this.client, pipeline).executeUpdate(allocateExecutionUpdate, { args: [request] }),
+        ),
+      );
+    try {
+      return await update();
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      await this.revive(pipeline);
+      return update();
+    }
+  }
+
+  /** Starts a coordinator whose last run ended (terminated) again from that run's definition. */
+  private async revive(pipeline: string): Promise<void> {
+    const last = await this.getPipeline(pipeline); // answered from the ended run; 404 when there never was one
+    await this.putPipeline(last.definition, last.updatedBy);
+  }
+
+  /**
+   * A repeated idempotency key: the execution it started, as it is now. When Temporal does not know it, either
+   * the start was cut short (a crash between allocation and start: start it now), or Temporal's retention has
+   * purged it since, and it must never run again under its old id.
+   */
+  private async repeatedTrigger(input: ExecutionInput, firstUsed: string | undefined): Promise<TriggerResult> {
+    const handle = this.client.workflow.getHandle(executionWorkflowId(input.executionId));
+    try {
+      const description = await handle.describe();
+      const status = asStatus(description.typedSearchAttributes.get(PasoStatus), description.status.name);
+      return { executionId: input.executionId, status, created: false };
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    const age = firstUsed ? Date.now() - Date.parse(firstUsed) : Infinity;
+    if (age > INTERRUPTED_START_MS) {
+      throw new HttpProblem(
+        409,
+        `this idempotencyKey started execution ${input.executionId}, which Temporal no longer keeps (its retention ` +
+          'has passed); use a new key to start another execution',
+      );
+    }
+    await this.startExecution(input, 'USE_EXISTING');
+    return { executionId: input.executionId, status: 'InProgress', created: false };
+  }
+
+  private async startExecution(input: ExecutionInput, onConflict: 'FAIL' | 'USE_EXISTING'): Promise<void> {
+    await this.client.workflow.start<typeof execution>('execution', {
       workflowId: executionWorkflowId(input.executionId),
       taskQueue: this.taskQueue,
       args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdConflictPolicy: onConflict,
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       typedSearchAttributes: [
-        { key: PasoPipeline, value: pipeline },
+        { key: PasoPipeline, value: input.pipeline },
         { key: PasoStatus, value: 'InProgress' },
       ],
-      staticSummary: `Execution ${input.executionId} of pipeline ${pipeline} (v${input.pipelineVersion})`,
+      staticSummary: `Execution ${input.executionId} of pipeline ${input.pipeline} (v${input.pipelineVersion})`,
     });
-    if (allocated.created) return { executionId: input.executionId, status: 'InProgress', created: true };
-    const status = (await handle.describe()).typedSearchAttributes.get(PasoStatus);
-    return { executionId: input.executionId, status: asStatus(status), created: false };
   }
 
-  async stop(executionId: string, request: Omit<StopInput, 'by'>, actor: User): Promise<ExecutionView> {
+  /** The highest execution number Temporal's visibility store knows for the pipeline. */
+  private async highestExecution(pipeline: string): Promise<number> {
+    let highest = 0;
+    const query = `WorkflowType = 'execution' AND PasoPipeline = '${pipeline}'`;
+    for await (const wf of this.client.workflow.list({ query })) {
+      highest = Math.max(highest, parseExecutionId(wf.workflowId)?.n ?? 0);
+    }
+    return highest;
+  }
+
+  async stop(executionId: string, request: Omit<StopInput, 'by'>, actor: User): Promise<ExecutionOutcome> {
     authorize(actor, 'operator');
     return this.updateExecution(executionId, stopUpdate, { ...request, by: actor.name });
   }
 
-  async retry(executionId: string, request: Omit<RetryInput, 'by'>, actor: User): Promise<ExecutionView> {
+  async retry(executionId: string, request: Omit<RetryInput, 'by'>, actor: User): Promise<ExecutionOutcome> {
     authorize(actor, 'operator');
     return this.updateExecution(executionId, retryUpdate, { ...request, by: actor.name });
   }
@@ -269,17 +370,18 @@ export class Paso {
     if (!item.allowed.users.includes(actor.name) && !item.allowed.groups.some((g) => actor.groups.includes(g))) {
       throw new HttpProblem(403, `${actor.name} may not run the Talkback command "${name}"`);
     }
-    const view = await this.updateExecution(executionId, runTalkbackUpdate, {
+    const answer: unknown = await this.updateExecution(executionId, runTalkbackUpdate, {
       name: item.name,
       run: item.run,
       timeoutSeconds: item.timeoutSeconds,
       by: actor.name,
     });
-    return view.talkback.at(-1)!;
+    // A worker of Paso 0.1 (during a rolling upgrade) answers with the whole view.
+    return isView(answer) ? answer.talkback.at(-1)! : (answer as TalkbackRun);
   }
 
   /** Binds a chat channel to the execution (ChatOps); binding the same channel again changes nothing. */
-  async bindChannel(executionId: string, channel: ChannelRef, actor: User): Promise<ExecutionView> {
+  async bindChannel(executionId: string, channel: ChannelRef, actor: User): Promise<ExecutionOutcome> {
     authorize(actor, 'viewer');
     return this.updateExecution(executionId, bindChannelUpdate, { ...channel, by: actor.name });
   }
@@ -296,11 +398,7 @@ export class Paso {
    * Sends a person's decision to an execution. Its validators refuse what is not allowed now (409); an
    * execution whose workflow has ended (its retry window closed) takes no decision at all (409 too).
    */
-  private async updateExecution<I>(
-    executionId: string,
-    update: UpdateDefinition<ExecutionView, [I]>,
-    input: I,
-  ): Promise<ExecutionView> {
+  private async updateExecution<R, I>(executionId: string, update: UpdateDefinition<R, [I]>, input: I): Promise<R> {
     const handle = this.executionHandle(executionId);
     try {
       return await handle.executeUpdate(update, { args: [input] });
@@ -315,7 +413,8 @@ export class Paso {
 
   async getExecution(executionId: string): Promise<ExecutionView> {
     try {
-      return await this.executionHandle(executionId).query(executionQuery);
+      const handle = this.executionHandle(executionId);
+      return await showRunningWorkers(handle, await handle.query(executionQuery));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new HttpProblem(404, `no execution "${executionId}"`);
       throw err;
@@ -342,16 +441,23 @@ export class Paso {
 }
 
 /**
- * Runs `fn`, and again after a short, growing, jittered pause while Temporal answers RESOURCE_EXHAUSTED (too
- * many in-flight Updates on one workflow, e.g. from several gateways at once): the Update is quick, so a
- * slot frees up within milliseconds. Gives up after about two seconds.
+ * Temporal's answers that pass within moments: RESOURCE_EXHAUSTED (too many in-flight Updates on one
+ * workflow, e.g. from several gateways at once) and FAILED_PRECONDITION (the workflow's task failed, as it
+ * does when new messages arrive while a coordinator continues-as-new; the task is retried at once).
+ */
+const RETRIED_CODES = [GRPC_RESOURCE_EXHAUSTED, GRPC_FAILED_PRECONDITION];
+
+/**
+ * Runs `fn`, and again after a short, growing, jittered pause while Temporal answers one of the
+ * {@link RETRIED_CODES}: the Update is quick, so it goes through within milliseconds. Gives up after about
+ * two seconds.
  */
 async function retryWhileBusy<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
-      if (grpcCode(err) !== GRPC_RESOURCE_EXHAUSTED || attempt >= 12) throw err;
+      if (!RETRIED_CODES.includes(grpcCode(err) ?? -1) || attempt >= 12) throw err;
       await new Promise((r) => setTimeout(r, Math.min(400, 10 * 2 ** attempt) * (0.5 + Math.random())));
     }
   }
@@ -423,4 +529,52 @@ function isGone(err: unknown): boolean {
 
 function digest(value: unknown): string {
   return createHash('sha256').update(stableJson(value)).digest('hex');
+}
+
+/**
+ * A trigger may set only the variables its pipeline declares (with their defaults): anything else could
+ * change how commands behave in ways the pipeline's authors never planned for.
+ */
+function refuseUndeclared(definition: PipelineDefinition, variables: Record<string, string>): void {
+  const declared = Object.keys(definition.variables);
+  const undeclared = Object.keys(variables).filter((name) => !declared.includes(name));
+  if (undeclared.length === 0) return;
+  const known = declared.length > 0 ? `declared: ${declared.join(', ')}` : 'it declares none';
+  throw new HttpProblem(
+    400,
+    'the request is not valid',
+    undeclared.map((name) => ({
+      path: `variables.${name}`,
+      message: `pipeline "${definition.name}" does not declare this variable (${known})`,
+    })),
+  );
+}
+
+function coordinatorHandle(client: Client, pipeline: string) {
+  return client.workflow.getHandle(coordinatorWorkflowId(pipeline));
+}
+
+function isView(answer: unknown): answer is ExecutionView {
+  return typeof answer === 'object' && answer !== null && 'talkback' in answer;
+}
+
+/**
+ * Which worker runs each command in progress: the execution learns it only when the command ends, Temporal
+ * knows it from the command's heartbeats (which carry the stage and action) at no cost to the history.
+ */
+async function showRunningWorkers(handle: WorkflowHandle, view: ExecutionView): Promise<ExecutionView> {
+  const running = view.stages.flatMap((s) =>
+    s.actions.filter((a) => a.type === 'command' && a.status === 'InProgress' && a.waitingFor === null),
+  );
+  if (running.length === 0) return view;
+  const { raw } = await handle.describe();
+  for (const pending of raw.pendingActivities ?? []) {
+    const payload = pending.heartbeatDetails?.payloads?.[0];
+    if (!payload) continue;
+    const where = defaultPayloadConverter.fromPayload<{ worker?: string; stage?: string; action?: string }>(payload);
+    const stage = view.stages.find((s) => s.name === where.stage);
+    const action = stage?.actions.find((a) => a.name === where.action && a.status === 'InProgress');
+    if (action) action.worker = pending.lastWorkerIdentity || where.worker || action.worker;
+  }
+  return view;
 }

@@ -4,7 +4,9 @@
  */
 import { z } from 'zod';
 import 'zod-openapi';
-import { pipelineNameSchema, variablesSchema } from '../shared/definition.js';
+import { ANNOTATION_ID } from '../annotations.js';
+import { pipelineNameSchema, STEP_NAME, variablesSchema } from '../shared/definition.js';
+import { parseExecutionId } from '../shared/execution.js';
 import { EXECUTION_STATUSES } from '../shared/execution-view.js';
 export { executionViewSchema } from '../shared/execution-view.js';
 
@@ -20,7 +22,27 @@ export const problemSchema = z
 
 export const pipelineParams = z.object({ name: pipelineNameSchema });
 export const executionParams = z.object({ id: z.string().min(1).max(100) });
-export const logParams = executionParams.extend({ stage: z.string().min(1), action: z.string().min(1) });
+
+/**
+ * Path parameters that end up in a file path are held to the exact shape of what Paso names files by, so no
+ * `/`, `..` or NUL can reach one; a route answers 404 when they do not match (nothing can be found by them).
+ */
+const fileExecutionId = z
+  .string()
+  .max(100)
+  .refine((id) => parseExecutionId(id) !== null, 'not an execution id');
+/** An action's log, or `<action>.rollback` for its rollback's. */
+const LOG_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}(\.rollback)?$/;
+export const logParams = z.object({
+  id: fileExecutionId,
+  stage: z.string().regex(STEP_NAME),
+  action: z.string().regex(LOG_NAME),
+});
+export const logQuery = z.object({
+  /** `true`: keep the response open and send the output as it comes, until the action ends. */
+  follow: z.enum(['true', 'false']).default('false'),
+});
+export const annotationFileParams = z.object({ id: fileExecutionId, annotationId: z.string().regex(ANNOTATION_ID) });
 
 export const putPipelineResult = z
   .object({ name: z.string(), version: z.number().int() })

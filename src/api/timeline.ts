@@ -35,6 +35,10 @@ export function timeline(
           ...(a.error ? { text: a.error } : {}),
         });
       }
+      for (const loss of a.workerLosses) {
+        const then = loss.rerun ? 'the command runs again on another worker' : 'the action fails';
+        entries.push({ at: loss.at, type: 'worker-lost', ...where, text: `${loss.error}; ${then}` });
+      }
       for (const d of a.approvals) entries.push({ at: d.at, type: d.decision, by: d.by, text: d.comment, ...where });
       for (const d of a.decisions) entries.push({ at: d.at, type: d.decision, by: d.by, text: d.comment, ...where });
     }
@@ -46,6 +50,10 @@ export function timeline(
       by: view.stop.by,
       text: view.stop.reason ?? '',
     });
+  }
+  for (const w of view.workspaces) {
+    const text = `commands run in the workspace on ${w.worker}${w.note ? ` (fresh: ${w.note})` : ''}`;
+    entries.push({ at: w.since, type: 'workspace', text });
   }
   for (const c of view.channels) entries.push({ at: c.at, type: 'channel-bound', by: c.by, text: `#${c.name}` });
   for (const t of view.talkback) {

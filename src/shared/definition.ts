@@ -4,6 +4,7 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
+import { forbiddenVariableReason } from './variables.js';
 
 export const PIPELINE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const STEP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
@@ -23,7 +24,13 @@ const seconds = z.number().int().positive().max(MAX_SECONDS);
 
 export const variablesSchema = z
   .record(z.string().regex(VARIABLE_NAME, 'a shell variable name'), z.string().max(32_768))
-  .refine((v) => Object.keys(v).length <= 200, 'at most 200 variables');
+  .refine((v) => Object.keys(v).length <= 200, 'at most 200 variables')
+  .superRefine((v, ctx) => {
+    for (const name of Object.keys(v)) {
+      const reason = forbiddenVariableReason(name);
+      if (reason) ctx.addIssue({ code: 'custom', path: [name], message: reason });
+    }
+  });
 
 const principalsSchema = z
   .object({
@@ -46,6 +53,12 @@ export const commandActionSchema = z
     rollback: z.string().min(1).max(65_536).optional(),
     onError: z.enum(['fail', 'trap', 'ignore']).default('fail'),
     trapTimeoutSeconds: seconds.default(DAY),
+    /**
+     * When the worker running it is lost (killed, cut off from Temporal, shut down past its grace period):
+     * `fail` (the action fails with "worker lost"; `onError` applies) or `rerun` (it runs again on a live
+     * worker once the old run is known dead, at most twice).
+     */
+    onWorkerLoss: z.enum(['fail', 'rerun']).default('fail'),
   })
   .strict();
 

@@ -59,6 +59,24 @@ const talkbackRunSchema = z
   })
   .meta({ id: 'TalkbackRun' });
 
+const workerLossSchema = z.object({
+  at: z.string(),
+  /** `<pid>@<host>`, as Temporal shows the worker. */
+  worker: z.string().nullable(),
+  error: z.string(),
+  /** The command ran again (`onWorkerLoss: rerun`). */
+  rerun: z.boolean(),
+});
+
+const workspaceSchema = z.object({
+  /** The worker whose workspace the execution's commands use, `<pid>@<host>`. */
+  worker: z.string(),
+  taskQueue: z.string(),
+  since: z.string(),
+  /** Why the execution moved to a fresh workspace, when it did. */
+  note: z.string().nullable(),
+});
+
 const triggerInfoSchema = z.object({ type: z.enum(['manual', 'schedule']), by: z.string(), at: z.string() });
 
 const actionViewSchema = z.object({
@@ -67,6 +85,10 @@ const actionViewSchema = z.object({
   runOrder: z.number().int(),
   status: z.enum(ACTION_STATUSES).nullable(),
   attempt: z.number().int(),
+  /** The worker that runs or ran the latest attempt of a command, `<pid>@<host>`. */
+  worker: z.string().nullable(),
+  /** Workers lost while the command ran on them, oldest first. */
+  workerLosses: z.array(workerLossSchema),
   startedAt: z.string().nullable(),
   endedAt: z.string().nullable(),
   waitingFor: z.enum(['approval', 'resume', 'trap']).nullable(),
@@ -110,10 +132,12 @@ export const executionViewSchema = z
     retryableStage: z.string().nullable(),
     /** Until when it can be retried. */
     retryableUntil: z.string().nullable(),
-    /** SUPERSEDED mode: the newer execution that entered the failed stage since, making this one unretryable. */
+    /** The newer execution that entered the failed stage since, making this one unretryable (not in PARALLEL). */
     overtakenBy: z.string().nullable(),
     /** ChatOps: the chat channels bound to the execution. */
     channels: z.array(channelSchema),
+    /** Where its commands ran: the first worker's workspace, and each fresh one after that worker was lost. */
+    workspaces: z.array(workspaceSchema),
     /** Talkback commands run on the execution's behalf, oldest first. */
     talkback: z.array(talkbackRunSchema),
     error: z.string().nullable(),
@@ -136,4 +160,6 @@ export type RollbackView = NonNullable<ExecutionView['rollback']>;
 export type RollbackStep = z.infer<typeof rollbackStepSchema>;
 export type ChannelBinding = z.infer<typeof channelSchema>;
 export type TalkbackRun = z.infer<typeof talkbackRunSchema>;
+export type WorkerLossRecord = z.infer<typeof workerLossSchema>;
+export type WorkspaceRecord = z.infer<typeof workspaceSchema>;
 export { talkbackRunSchema };

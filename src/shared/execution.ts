@@ -17,6 +17,8 @@ export interface ExecutionInput {
   trigger: Trigger;
   /** Where manual steps are announced (the config's `notifications.url`), if anywhere. */
   notificationUrl?: string | null;
+  /** Its commands' heartbeat timeout: a worker silent this long is lost. Absent before 0.3: 15 s. */
+  heartbeatTimeoutSeconds?: number;
   /** The execution in the gateway, for people who review it (from PASO_PUBLIC_URL). */
   reviewUrl?: string | null;
 }

@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { PipelineDefinition } from './definition.js';
-import type { ExecutionView } from './execution-view.js';
+import type { ExecutionStatus, ExecutionView, TalkbackRun, WaitingFor } from './execution-view.js';
 import type { PipelineState, StageState, WaitReason } from './pipeline-state.js';
 
 // ---- coordinator (one per pipeline) ----
@@ -33,6 +33,13 @@ export interface AllocateExecutionResult {
   definition: PipelineDefinition;
   /** False when the idempotency key had been seen: the same execution is returned. */
   created: boolean;
+  /** When the key was first used, if it was seen before (and remembered with its time). */
+  at?: string;
+}
+
+export interface AdvanceExecutionsInput {
+  /** The highest execution number Temporal has for the pipeline. */
+  atLeast: number;
 }
 
 export interface DeletePipelineInput {
@@ -54,6 +61,8 @@ export const allocateExecutionUpdate = defineUpdate<AllocateExecutionResult, [Al
   'allocateExecution',
 );
 export const deletePipelineUpdate = defineUpdate<void, [DeletePipelineInput]>('deletePipeline');
+/** The gateway found an execution with the id it was given (the coordinator was reset): count on from there. */
+export const advanceExecutionsUpdate = defineUpdate<void, [AdvanceExecutionsInput]>('advanceExecutions');
 export const pipelineQuery = defineQuery<PipelineSnapshot>('pipeline');
 /** The execution an idempotency key already started, if any. */
 export const executionForKeyQuery = defineQuery<string | null, [string]>('executionForKey');
@@ -74,6 +83,8 @@ export const setTransitionUpdate = defineUpdate<StageState, [SetTransitionInput]
 export interface RequestStageInput {
   executionId: string;
   stage: string;
+  /** The execution failed or stopped in this stage and is retrying it. */
+  retry?: boolean;
 }
 export interface LeaveStageInput {
   executionId: string;
@@ -112,6 +123,17 @@ export const supersededSignal = defineSignal<[SupersededInput]>('superseded');
 
 export const executionQuery = defineQuery<ExecutionView>('execution');
 
+/**
+ * What an Update on an execution answers: small, as every answer is kept in the workflow's history (the
+ * whole view is the `execution` query's).
+ */
+export interface ExecutionOutcome {
+  executionId: string;
+  status: ExecutionStatus;
+  /** For a decision: what its step waits for now (`approval` while more approvals are needed). */
+  waitingFor?: WaitingFor | null;
+}
+
 export interface StopInput {
   abandon: boolean;
   reason?: string;
@@ -123,9 +145,9 @@ export interface RetryInput {
   by: string;
 }
 /** Stop and wait (`abandon: false`) or stop and abandon; answered at once, refused when not allowed. */
-export const stopUpdate = defineUpdate<ExecutionView, [StopInput]>('stop');
+export const stopUpdate = defineUpdate<ExecutionOutcome, [StopInput]>('stop');
 /** Retry the failed or stopped stage; answered at once, refused when not retryable. */
-export const retryUpdate = defineUpdate<ExecutionView, [RetryInput]>('retry');
+export const retryUpdate = defineUpdate<ExecutionOutcome, [RetryInput]>('retry');
 
 /** Who decides, as the gateway vouches for them (from the token and the config file). */
 export interface Decider {
@@ -158,9 +180,9 @@ export interface TrapDecision extends Decider {
 export const approveSignal = defineSignal<[ApprovalDecision]>('approve');
 export const resumeSignal = defineSignal<[ResumeDecision]>('resume');
 export const trapSignal = defineSignal<[TrapDecision]>('trap');
-export const decideApprovalUpdate = defineUpdate<ExecutionView, [ApprovalDecision]>('decideApproval');
-export const decideResumeUpdate = defineUpdate<ExecutionView, [ResumeDecision]>('decideResume');
-export const decideTrapUpdate = defineUpdate<ExecutionView, [TrapDecision]>('decideTrap');
+export const decideApprovalUpdate = defineUpdate<ExecutionOutcome, [ApprovalDecision]>('decideApproval');
+export const decideResumeUpdate = defineUpdate<ExecutionOutcome, [ResumeDecision]>('decideResume');
+export const decideTrapUpdate = defineUpdate<ExecutionOutcome, [TrapDecision]>('decideTrap');
 
 /** A chat channel (Slack's id, and its name without "#"). */
 export interface ChannelRef {
@@ -174,7 +196,7 @@ export interface BindChannelInput extends ChannelRef {
  * ChatOps: the channel follows the execution from now on (its messages become annotations, the execution
  * posts its manual steps and its end there). Binding a bound channel again changes nothing.
  */
-export const bindChannelUpdate = defineUpdate<ExecutionView, [BindChannelInput]>('bindChannel');
+export const bindChannelUpdate = defineUpdate<ExecutionOutcome, [BindChannelInput]>('bindChannel');
 
 export interface RunTalkbackInput {
   /** The Talkback item's name and script, as the config file had them when a person asked. */
@@ -183,8 +205,8 @@ export interface RunTalkbackInput {
   timeoutSeconds: number;
   by: string;
 }
-/** Runs a Talkback command for the execution, in the background; its run is the view's last `talkback` entry. */
-export const runTalkbackUpdate = defineUpdate<ExecutionView, [RunTalkbackInput]>('runTalkback');
+/** Runs a Talkback command for the execution, in the background; answers with its run as it starts. */
+export const runTalkbackUpdate = defineUpdate<TalkbackRun, [RunTalkbackInput]>('runTalkback');
 
 export interface OvertakenInput {
   stage: string;
@@ -203,6 +225,10 @@ export const ErrorTypes = {
   Forbidden: 'Forbidden',
   CommandFailed: 'CommandFailed',
   CommandTimedOut: 'CommandTimedOut',
+  /** The worker running a command was lost (fenced off from Temporal, or shut down past its grace period). */
+  WorkerLost: 'WorkerLost',
+  /** Temporal refused a change Paso needs (a schedule): nothing was changed; try again. */
+  Unavailable: 'Unavailable',
   /** Slack will never take this chat post (the channel is gone, the bot was removed, the token is wrong). */
   ChatRefused: 'ChatRefused',
 } as const;

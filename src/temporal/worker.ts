@@ -1,13 +1,19 @@
 /**
- * Builds the Paso worker: both workflows and every activity on one task queue. In production it loads the
- * workflow bundle made by `npm run build`; from source (tests of workflow code) it bundles on the fly.
+ * Builds the Paso worker: both workflows and every activity on the deployment's task queue, and the same
+ * activities on a task queue of this worker's workspaces (workspace affinity: an execution's commands after
+ * its first go there, so they find the files the earlier ones wrote). In production it loads the workflow
+ * bundle made by `npm run build`; from source (tests of workflow code) it bundles on the fly.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
+import { fileStore } from '../store/files.js';
+import type { PasoStore } from '../store/store.js';
 import type { PasoOptions } from '../api/paso.js';
 import type { SlackSettings } from '../slack.js';
 import { slackClient } from '../slack.js';
@@ -25,37 +31,115 @@ export interface PasoWorkerOptions {
   slack?: SlackSettings;
   /** Override where the workflow bundle comes from (tests bundle once and share it). */
   workflowBundlePath?: string;
+  /** Where executions' workspaces live on this worker (default `<dataDir>/workspaces`). */
+  workspaceDir?: string;
+  /** How long running commands may finish after SIGTERM (default 25 s). */
+  shutdownGraceSeconds?: number;
+  /** The most output one run of a command keeps in its log (default 50 MiB). */
+  logLimitBytes?: number;
+  /** Where logs and annotations go (default: the data directory's files). */
+  store?: PasoStore;
+}
+
+/**
+ * The task queue of the workspaces under `dir` on this host. Any worker of this host using the same directory
+ * serves it, so a worker restarted in place takes its executions' workspaces back.
+ */
+export function workspaceTaskQueue(taskQueue: string, dir: string): string {
+  const digest = createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 12);
+  return `${taskQueue}@${os.hostname()}:${digest}`;
+}
+
+/** The two Temporal workers of one Paso worker process, run and stopped together. */
+export class PasoWorker {
+  constructor(
+    readonly main: Worker,
+    readonly workspaces: Worker,
+  ) {}
+
+  /** Runs both until both stop; one failing stops the other. */
+  async run(): Promise<void> {
+    const runs = [this.main, this.workspaces].map((w) =>
+      w.run().catch((err: unknown) => {
+        this.shutdown();
+        throw err;
+      }),
+    );
+    const [main, workspaces] = await Promise.allSettled(runs);
+    for (const r of [main, workspaces]) if (r?.status === 'rejected') throw r.reason;
+  }
+
+  shutdown(): void {
+    for (const w of [this.main, this.workspaces]) if (w.getState() === 'RUNNING') w.shutdown();
+  }
+
+  getState(): ReturnType<Worker['getState']> {
+    return this.main.getState();
+  }
 }
 
 export const WORKFLOW_BUNDLE = path.join(projectRoot(), 'dist', 'workflow-bundle.js');
 
-export async function createPasoWorker(options: PasoWorkerOptions): Promise<Worker> {
+/**
+ * Workflows check the definitions they are sent with the definition schema, whose cron check (cron-parser)
+ * imports `fs` for crontab files it never reads there.
+ */
+export const WORKFLOW_BUNDLER_OPTIONS = { ignoreModules: ['fs', 'fs/promises'] };
+
+export async function createPasoWorker(options: PasoWorkerOptions): Promise<PasoWorker> {
   const bundlePath = options.workflowBundlePath ?? WORKFLOW_BUNDLE;
   const workflows = existsSync(bundlePath)
     ? { workflowBundle: { codePath: bundlePath } }
-    : { workflowsPath: path.join(projectRoot(), 'src', 'workflows', 'index.ts') };
-  return Worker.create({
+    : {
+        workflowsPath: path.join(projectRoot(), 'src', 'workflows', 'index.ts'),
+        bundlerOptions: WORKFLOW_BUNDLER_OPTIONS,
+      };
+  const identity = `${process.pid}@${os.hostname()}`;
+  const workspaceDir = options.workspaceDir ?? path.join(options.dataDir, 'workspaces');
+  const workspaceQueue = workspaceTaskQueue(options.taskQueue, workspaceDir);
+  const shutdownGraceSeconds = options.shutdownGraceSeconds ?? 25;
+  const activities = createActivities({
+    dataDir: options.dataDir,
+    killGraceMs: 2_000,
+    heartbeatMs: 2_000,
+    client: options.client,
+    namespace: options.namespace,
+    identity,
+    workspaces: { dir: workspaceDir, taskQueue: workspaceQueue },
+    shutdownGraceSeconds,
+    logLimitBytes: options.logLimitBytes,
+    store: options.store ?? fileStore(options.dataDir),
+    taskQueue: options.taskQueue,
+    pasoOptions: options.pasoOptions,
+    watchIntervalMs: 3_000,
+    watchMaxRunMs: 60 * 60_000,
+    slack: options.slack ? slackClient(options.slack, 'activity') : null,
+  });
+  const common = {
     connection: options.connection,
     namespace: options.namespace,
+    identity,
+    activities,
+    // Drain: on shutdown, running commands get this long to finish; then they are killed and reported as a
+    // lost worker at once (no heartbeat timeout to wait for).
+    shutdownGraceTime: shutdownGraceSeconds * 1000,
+    // The SDK's heartbeats carry cancellation (stop and abandon) to a command: send them every 2 s at most
+    // rather than at 80% of the heartbeat timeout.
+    maxHeartbeatThrottleInterval: 2_000,
+    defaultHeartbeatThrottleInterval: 2_000,
+  };
+  const main = await Worker.create({
+    ...common,
     taskQueue: options.taskQueue,
     ...workflows,
-    activities: createActivities({
-      dataDir: options.dataDir,
-      killGraceMs: 2_000,
-      heartbeatMs: 2_000,
-      client: options.client,
-      taskQueue: options.taskQueue,
-      pasoOptions: options.pasoOptions,
-      watchIntervalMs: 3_000,
-      watchMaxRunMs: 60 * 60_000,
-      slack: options.slack ? slackClient(options.slack, 'activity') : null,
-    }),
     // Workflows waiting for people hold nothing: past this many, the least recently used leave the cache and
     // are replayed from history when they next have work. Keeps a worker's memory flat however many wait
     // (measured by `npm run bench:hibernate`).
     maxCachedWorkflows: 250,
-    // On shutdown, running commands get this long before they are cancelled (and their process groups
-    // killed); Temporal then runs them again on another worker.
-    shutdownGraceTime: '5s',
+    // A workflow task for an execution this worker has cached waits this long for it before any worker
+    // takes it: a lost worker delays its executions' decisions by this much, not by the default 10 s.
+    stickyQueueScheduleToStartTimeout: '2s',
   });
+  const workspaces = await Worker.create({ ...common, taskQueue: workspaceQueue });
+  return new PasoWorker(main, workspaces);
 }

@@ -2,24 +2,16 @@
  * Running one action of an execution: a command is an activity, a wait a durable timer. Called inside the
  * stage's cancellation scope, so a stop-and-abandon cancels whatever runs here.
  */
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  condition,
-  isCancellation,
-  proxyActivities,
-  sleep,
-} from '@temporalio/workflow';
-import type { Activities, RunCommandInput } from '../activities/index.js';
+import { condition, isCancellation, patched, sleep } from '@temporalio/workflow';
+import type { RunCommandInput } from '../activities/index.js';
 import type { NotifyEvent } from '../activities/notify.js';
 import type { Action, ApprovalAction, CommandAction, PauseAction, Stage } from '../shared/definition.js';
 import type { ExecutionInput } from '../shared/execution.js';
-import { ErrorTypes } from '../shared/messages.js';
-import type { CommandOutcome, ExecutionState } from './execution-state.js';
+import type { ExecutionState } from './execution-state.js';
 import type { ManualWaits } from './manual-steps.js';
-
-/** Time a worker has beyond the action's own timeout to report back before Temporal gives up on it. */
-const ACTIVITY_SLACK_SECONDS = 60;
+import { PATCHES } from './patches.js';
+import type { ScriptEnd, ScriptOptions } from './placement.js';
+import { runScriptActivity } from './placement.js';
 
 export interface ActionContext {
   input: ExecutionInput;
@@ -50,7 +42,14 @@ export async function runAction(ctx: ActionContext, stage: Stage, action: Action
         return error;
       }
       const decision = await trap(ctx, stage, action, error);
-      if (decision === 'retry') continue;
+      // Stop and wait: no action starts again, so a retry decided meanwhile (by signal) ends it as failed.
+      const stopped = decision === 'retry' && state.stopRequest !== null && patched(PATCHES.noRetryWhileStopping);
+      if (decision === 'retry' && !stopped) continue;
+      if (stopped) {
+        const notRetried = `${error} (not retried: the execution is stopping)`;
+        state.actionEnded(stage.name, action.name, 'Failed', now(), notRetried);
+        return notRetried;
+      }
       if (decision === 'skip') {
         state.actionEnded(stage.name, action.name, 'Skipped', now(), error);
         return null;
@@ -141,7 +140,7 @@ async function perform(ctx: ActionContext, stage: Stage, action: Action): Promis
 }
 
 async function runCommandAction(ctx: ActionContext, stage: Stage, action: CommandAction): Promise<string | null> {
-  const { input, state } = ctx;
+  const { input, state, now } = ctx;
   const { outcome, error } = await executeCommand(
     {
       executionId: input.executionId,
@@ -152,53 +151,21 @@ async function runCommandAction(ctx: ActionContext, stage: Stage, action: Comman
       variables: input.variables,
       timeoutSeconds: action.timeoutSeconds,
     },
-    `${stage.name}/${action.name}`,
+    {
+      timeoutSeconds: action.timeoutSeconds,
+      summary: `${stage.name}/${action.name}`,
+      onWorkerLoss: action.onWorkerLoss ?? 'fail',
+      lost: (loss) => state.workerLost(stage.name, action.name, loss),
+      now,
+    },
   );
   if (outcome) state.commandOutcome(stage.name, action.name, outcome);
   return error;
 }
 
-/**
- * Runs a script as the `runCommand` activity (actions and rollbacks alike): its outcome when it ran, and its
- * error, or null when it succeeded. A cancellation (stop and abandon) is passed on, not turned into an error.
- */
-export function executeCommand(
-  command: RunCommandInput,
-  summary: string,
-): Promise<{ outcome: CommandOutcome | null; error: string | null }> {
-  return executeScript(command.timeoutSeconds, summary, (activities) => activities.runCommand(command));
-}
-
-/** Runs a script activity (`runCommand`, `runTalkback`) with the options every script run has. */
-export async function executeScript(
-  timeoutSeconds: number,
-  summary: string,
-  call: (activities: Activities) => Promise<CommandOutcome>,
-): Promise<{ outcome: CommandOutcome | null; error: string | null }> {
-  const activities = proxyActivities<Activities>({
-    summary,
-    startToCloseTimeout: `${timeoutSeconds + ACTIVITY_SLACK_SECONDS}s`,
-    heartbeatTimeout: '15s',
-    // Abandoning waits until the command's process group is really gone.
-    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-    // A command that fails is not retried by Temporal: that is a person's decision. Only a lost worker
-    // (heartbeat timeout) makes Temporal run it again, on another worker.
-    retry: {
-      maximumAttempts: 3,
-      initialInterval: '1s',
-      nonRetryableErrorTypes: [ErrorTypes.CommandFailed, ErrorTypes.CommandTimedOut],
-    },
-  });
-  try {
-    return { outcome: await call(activities), error: null };
-  } catch (err) {
-    if (isCancellation(err)) throw err;
-    const cause = err instanceof ActivityFailure ? err.cause : undefined;
-    if (cause instanceof ApplicationFailure) {
-      return { outcome: (cause.details?.[0] as CommandOutcome | undefined) ?? null, error: cause.message };
-    }
-    return { outcome: null, error: cause?.message ?? (err instanceof Error ? err.message : String(err)) };
-  }
+/** Runs a script as the `runCommand` activity (actions and rollbacks alike); see {@link runScriptActivity}. */
+export function executeCommand(command: RunCommandInput, options: ScriptOptions): Promise<ScriptEnd> {
+  return runScriptActivity(options, (activities) => activities.runCommand(command));
 }
 
 export function ignoresErrors(action: Action): boolean {

@@ -12,7 +12,6 @@ import {
   CancellationScope,
   condition,
   proxyActivities,
-  setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
@@ -21,8 +20,9 @@ import type { ExecutionInput } from '../shared/execution.js';
 import type { RunTalkbackInput } from '../shared/messages.js';
 import { bindChannelUpdate, ErrorTypes, runTalkbackUpdate } from '../shared/messages.js';
 import { PasoChannels } from '../shared/temporal.js';
-import { executeScript } from './actions.js';
+import { runScriptActivity } from './placement.js';
 import type { ExecutionState } from './execution-state.js';
+import { setCheckedUpdateHandler } from './guard.js';
 
 const { postChat } = proxyActivities<Activities>({
   summary: 'chat post',
@@ -58,27 +58,29 @@ export class ExecutionChat {
     const validator = (_request: unknown) => {
       if (this.closing) throw ApplicationFailure.nonRetryable('the execution is ending', ErrorTypes.WrongState);
     };
-    setHandler(
+    setCheckedUpdateHandler(
       bindChannelUpdate,
+      'bindChannel',
       ({ channel, name, by }) => {
         if (this.state.bindChannel({ channel, name, by, at: this.now() })) {
           upsertSearchAttributes([{ key: PasoChannels, value: this.state.channels.map((c) => c.channel) }]);
           const status = statusText(this.state.view(), this.input.reviewUrl ?? null);
           this.queue.push({ channel, text: `${status}\n${WELCOME}` });
         }
-        return this.state.view();
+        return this.state.outcome();
       },
-      { validator },
+      validator,
     );
-    setHandler(
+    setCheckedUpdateHandler(
       runTalkbackUpdate,
+      'runTalkback',
       (request) => {
         const run = this.state.talkbackStarted(request.name, request.by, this.now());
         this.talkbacksRunning += 1;
         void CancellationScope.nonCancellable(() => this.runTalkback(run.id, request));
-        return this.state.view();
+        return run;
       },
-      { validator },
+      validator,
     );
   }
 
@@ -108,7 +110,8 @@ export class ExecutionChat {
 
   private async runTalkback(id: string, request: RunTalkbackInput): Promise<void> {
     try {
-      const { outcome, error } = await executeScript(request.timeoutSeconds, `talkback ${request.name}`, (activities) =>
+      const script = { timeoutSeconds: request.timeoutSeconds, summary: `talkback ${request.name}`, now: this.now };
+      const { outcome, error } = await runScriptActivity(script, (activities) =>
         activities.runTalkback({
           executionId: this.input.executionId,
           pipeline: this.input.pipeline,

@@ -22,6 +22,18 @@ interface IdempotencyEntry {
   key: string;
   executionId: string;
   requestDigest: string;
+  /** When the key was first used (absent for keys remembered by Paso 0.1). */
+  at?: string;
+}
+
+/** What a coordinator started afresh (its first run, or after it was terminated) learns from Temporal. */
+export interface Recovered {
+  /** The last state of the coordinator's previous run, if it had one that can still be read. */
+  previous: PipelineSnapshot | null;
+  /** The highest execution number Temporal knows for the pipeline. */
+  highestExecution: number;
+  /** Its running executions: the stage each is in (holding its lock), or waits in front of. */
+  running: { executionId: string; n: number; holds: string | null; waitsFor: string | null }[];
 }
 
 /** Everything the coordinator carries across continue-as-new: plain JSON, no Maps. */
@@ -81,11 +93,9 @@ export class CoordinatorState {
     by: string,
     at: string,
   ): { result: PutDefinitionResult; effects: Effect[] } {
-    const created = !this.data.creationReported || this.data.deleted;
+    const { created, changed } = this.previewPut(definition);
     this.data.creationReported = true;
-    if (!this.data.deleted && stableJson(definition) === stableJson(this.data.definition)) {
-      return { result: { version: this.data.version, changed: false, created }, effects: [] };
-    }
+    if (!changed) return { result: { version: this.data.version, changed: false, created }, effects: [] };
     this.data.definition = definition;
     this.data.version += 1;
     this.data.updatedAt = at;
@@ -98,6 +108,13 @@ export class CoordinatorState {
     return { result: { version: this.data.version, changed: true, created }, effects };
   }
 
+  /** What {@link putDefinition} would report, without changing anything. */
+  previewPut(definition: PipelineDefinition): { created: boolean; changed: boolean } {
+    const created = !this.data.creationReported || this.data.deleted;
+    const changed = this.data.deleted || stableJson(definition) !== stableJson(this.data.definition);
+    return { created, changed };
+  }
+
   /** Throws {@link IdempotencyConflict} when `allocate` would refuse this request. Changes nothing. */
   checkAllocation({ idempotencyKey, requestDigest }: AllocateExecutionInput): void {
     const seen = this.findKey(idempotencyKey);
@@ -105,15 +122,18 @@ export class CoordinatorState {
   }
 
   /** Gives the next execution id, or the one already given for this idempotency key. */
-  allocate(input: AllocateExecutionInput): AllocateExecutionResult {
+  allocate(input: AllocateExecutionInput, at: string): AllocateExecutionResult {
     this.checkAllocation(input);
     const { idempotencyKey, requestDigest } = input;
     const seen = this.findKey(idempotencyKey);
-    if (seen) return { ...this.current(), executionId: seen.executionId, created: false };
+    if (seen) {
+      return { ...this.current(), executionId: seen.executionId, created: false, ...(seen.at ? { at: seen.at } : {}) };
+    }
     this.data.executionsStarted += 1;
     const executionId = executionIdOf(this.data.name, this.data.executionsStarted);
+    this.locks.reserve(executionId, this.data.executionsStarted, this.data.definition.stages[0]!.name, at);
     if (idempotencyKey !== undefined) {
-      this.data.idempotency.push({ key: idempotencyKey, executionId, requestDigest });
+      this.data.idempotency.push({ key: idempotencyKey, executionId, requestDigest, at });
       if (this.data.idempotency.length > IDEMPOTENCY_KEYS_KEPT) this.data.idempotency.shift();
     }
     return { ...this.current(), executionId, created: true };
@@ -125,6 +145,39 @@ export class CoordinatorState {
    */
   executionForKey(key: string): string | null {
     return this.findKey(key)?.executionId ?? null;
+  }
+
+  /**
+   * The counter is behind the executions Temporal has (the coordinator was reset to an earlier point): the
+   * next id given is above `n`, so a new execution never takes an old one's id.
+   */
+  advanceExecutions(n: number): void {
+    this.data.executionsStarted = Math.max(this.data.executionsStarted, n);
+  }
+
+  /**
+   * Takes over from a previous run that ended without continuing-as-new (terminated): its version, counter,
+   * deletion and definition (a put of the same definition then makes no new version), and the locks and
+   * places of the executions that still run. Returns whom to tell.
+   */
+  recover(recovered: Recovered): Effect[] {
+    const { previous } = recovered;
+    if (previous) {
+      Object.assign(this.data, {
+        definition: previous.definition,
+        version: previous.version,
+        updatedAt: previous.updatedAt,
+        updatedBy: previous.updatedBy,
+        deleted: previous.deleted,
+        creationReported: true,
+      });
+      this.locks.redefine(
+        previous.definition.executionMode,
+        previous.definition.stages.map((st) => st.name),
+      );
+    }
+    this.advanceExecutions(Math.max(previous?.executionsStarted ?? 0, recovered.highestExecution));
+    return this.locks.restore(recovered.running);
   }
 
   markDeleted(by: string, at: string): void {

@@ -14,6 +14,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -22,8 +23,9 @@ import {
 import type { Activities } from '../activities/index.js';
 import type { PipelineDefinition } from '../shared/definition.js';
 import { parseExecutionId } from '../shared/execution.js';
-import type { AllocateExecutionInput, PutDefinitionInput, SetTransitionInput } from '../shared/messages.js';
+import type { PutDefinitionResult, SetTransitionInput } from '../shared/messages.js';
 import {
+  advanceExecutionsUpdate,
   allocateExecutionUpdate,
   deletePipelineUpdate,
   ErrorTypes,
@@ -44,11 +46,14 @@ import {
 import { executionWorkflowId, PasoPipeline, PasoStatus } from '../shared/temporal.js';
 import type { CoordinatorData } from './coordinator-state.js';
 import { CoordinatorState, IdempotencyConflict } from './coordinator-state.js';
+import { setCheckedSignalHandler, setCheckedUpdateHandler } from './guard.js';
 import type { Effect } from './lock-table.js';
+import { RESERVATION_GRACE_MS } from './lock-table.js';
+import { PATCHES } from './patches.js';
 
 export interface CoordinatorInput {
-  /** The first definition, when the pipeline is created. */
-  definition: PipelineDefinition;
+  /** The first definition, when the pipeline is created (after continue-as-new, it is in `restored`). */
+  definition?: PipelineDefinition;
   by: string;
   /** The state carried over by continue-as-new. */
   restored?: CoordinatorData;
@@ -63,6 +68,14 @@ const { watchExecutions } = proxyActivities<Activities>({
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
 
+const { recoverPipeline } = proxyActivities<Activities>({
+  summary: 'learn the pipeline and its running executions from Temporal',
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '30s',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '1s', maximumInterval: '30s' },
+});
+
 const { syncSchedules } = proxyActivities<Activities>({
   summary: 'create, update or delete the pipeline schedules',
   startToCloseTimeout: '30s',
@@ -74,7 +87,7 @@ export async function coordinator(input: CoordinatorInput): Promise<void> {
   const now = () => new Date().toISOString();
   const state = input.restored
     ? CoordinatorState.restore(input.restored)
-    : CoordinatorState.create(input.definition, input.by, now());
+    : CoordinatorState.create(input.definition!, input.by, now());
   const name = state.snapshot().name;
 
   /** On a coordinator, PasoStatus says whether the pipeline exists: `Active` or `Deleted`. */
@@ -90,45 +103,108 @@ export async function coordinator(input: CoordinatorInput): Promise<void> {
   // Outgoing signals are not awaited one by one (the coordinator must keep answering), but continue-as-new
   // waits for all of them. A signal that cannot be delivered means its execution is gone: free its places.
   let signalsInFlight = 0;
+  /** The lock rules in force: those of the code that wrote the history being replayed, else the current. */
+  const rules = () => void (state.locks.current = patched(PATCHES.lockRules));
   const dispatch = (effects: Effect[]): void => {
     for (const effect of effects) {
       signalsInFlight += 1;
-      sendEffect(effect)
-        // An overtaken execution may have ended long ago (its retry window closed): nothing to free then.
-        .catch(() => effect.type !== 'overtake' && dispatch(state.locks.withdraw(effect.executionId)))
+      // Not cancellable: effects decided in the watcher's scope must outlive it (continue-as-new cancels the
+      // watcher, and a cancelled grant taken for a gone execution would withdraw the whole queue, one by one).
+      CancellationScope.nonCancellable(() => sendEffect(effect))
+        .catch((err: unknown) => {
+          // An overtaken execution may have ended long ago (its retry window closed): nothing to free then.
+          if (isCancellation(err) || effect.type === 'overtake') return;
+          dispatch(state.locks.withdraw(effect.executionId));
+        })
         .finally(() => (signalsInFlight -= 1));
     }
+  };
+
+  // A coordinator started afresh (not continued-as-new) first learns from Temporal what a terminated run
+  // left behind; until then, what changes its state waits (in order), so nothing is decided on a blank slate.
+  // (Before any handler is set: Temporal delivers a buffered Update, such as the put that starts the
+  // coordinator, as soon as its handler is.)
+  let ready = input.restored !== undefined || !patched(PATCHES.recovery);
+  const whenReady = <T>(fn: () => T | Promise<T>): T | Promise<T> => (ready ? fn() : condition(() => ready).then(fn));
+
+  // Puts and deletes change the schedules one at a time, in the order they came, so the schedules always end
+  // up as the last definition says.
+  let schedulesBusy: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = schedulesBusy.then(fn);
+    schedulesBusy = run.catch(() => undefined);
+    return run;
+  };
+  /**
+   * A new version goes live only once its schedules are in place; if Temporal refuses them, the schedules are
+   * put back as they were and the put is refused (503), so a definition and its schedules never disagree.
+   */
+  const put = async (definition: PipelineDefinition, by: string): Promise<PutDefinitionResult> => {
+    const wasDeleted = state.deleted;
+    const previous = state.snapshot().definition.triggers;
+    const previousCount = wasDeleted ? 0 : previous.length;
+    const { changed, created } = state.previewPut(definition);
+    if (changed || created) {
+      try {
+        await syncSchedules({ pipeline: name, triggers: definition.triggers, previousCount });
+      } catch (err) {
+        const back = {
+          pipeline: name,
+          triggers: wasDeleted ? [] : previous,
+          previousCount: definition.triggers.length,
+        };
+        await syncSchedules(back).catch(() => undefined);
+        throw ApplicationFailure.nonRetryable(
+          `the pipeline's schedules could not be updated, so the pipeline is unchanged; try again (${(err as Error).message})`,
+          ErrorTypes.Unavailable,
+        );
+      }
+    }
+    rules();
+    const { result, effects } = state.putDefinition(definition, by, now());
+    if (wasDeleted) publish();
+    dispatch(effects);
+    return result;
   };
 
   setHandler(pipelineQuery, () => state.snapshot());
   setHandler(pipelineStateQuery, () => state.state());
   setHandler(executionForKeyQuery, (key) => state.executionForKey(key));
-  setHandler(watchedExecutionsQuery, () => state.locks.watched());
+  setHandler(watchedExecutionsQuery, () => state.locks.watched(now()));
 
-  setHandler(
+  setCheckedUpdateHandler(
     putDefinitionUpdate,
-    async ({ definition, by }) => {
-      const wasDeleted = state.deleted;
-      const previousCount = wasDeleted ? 0 : state.snapshot().definition.triggers.length;
-      const { result, effects } = state.putDefinition(definition, by, now());
-      if (wasDeleted) publish();
-      dispatch(effects);
-      if (result.changed || result.created) {
-        await syncSchedules({ pipeline: name, triggers: definition.triggers, previousCount });
-      }
-      return result;
-    },
-    {
-      validator: ({ definition }: PutDefinitionInput) => {
-        if (definition.name !== name) {
-          throw ApplicationFailure.nonRetryable('a pipeline cannot be renamed', ErrorTypes.InvalidRequest);
+    'putDefinition',
+    ({ definition, by }) =>
+      whenReady(async () => {
+        if (patched(PATCHES.schedulesFirst)) return oneAtATime(() => put(definition, by));
+        const wasDeleted = state.deleted;
+        const previousCount = wasDeleted ? 0 : state.snapshot().definition.triggers.length;
+        rules();
+        const { result, effects } = state.putDefinition(definition, by, now());
+        if (wasDeleted) publish();
+        dispatch(effects);
+        if (result.changed || result.created) {
+          await syncSchedules({ pipeline: name, triggers: definition.triggers, previousCount });
         }
-      },
+        return result;
+      }),
+    ({ definition }) => {
+      if (definition.name !== name) {
+        throw ApplicationFailure.nonRetryable('a pipeline cannot be renamed', ErrorTypes.InvalidRequest);
+      }
     },
   );
-  setHandler(allocateExecutionUpdate, (request) => state.allocate(request), {
+  setCheckedUpdateHandler(
+    allocateExecutionUpdate,
+    'allocateExecution',
+    (request) =>
+      whenReady(() => {
+        rules();
+        return state.allocate(request, now());
+      }),
     // Refusals happen in validators, so they leave no trace in history.
-    validator: (request: AllocateExecutionInput) => {
+    (request) => {
       refuseIfDeleted();
       try {
         state.checkAllocation(request);
@@ -139,36 +215,66 @@ export async function coordinator(input: CoordinatorInput): Promise<void> {
         throw err;
       }
     },
-  });
-  setHandler(
-    deletePipelineUpdate,
-    async ({ by }) => {
-      const previousCount = state.snapshot().definition.triggers.length;
-      state.markDeleted(by, now());
-      publish();
-      await syncSchedules({ pipeline: name, triggers: [], previousCount });
-    },
-    { validator: (_request) => refuseIfDeleted() },
   );
-  setHandler(
+  setCheckedUpdateHandler(
+    deletePipelineUpdate,
+    'deletePipeline',
+    ({ by }) =>
+      whenReady(async () => {
+        const remove = async () => {
+          const previousCount = state.snapshot().definition.triggers.length;
+          state.markDeleted(by, now());
+          publish();
+          await syncSchedules({ pipeline: name, triggers: [], previousCount });
+        };
+        await (patched(PATCHES.schedulesFirst) ? oneAtATime(remove) : remove());
+      }),
+    () => refuseIfDeleted(),
+  );
+  setCheckedUpdateHandler(
     setTransitionUpdate,
-    ({ stage, enabled, reason, by }) => {
-      dispatch(state.locks.setTransition(stage, { enabled, reason: reason ?? null, by, at: now() }));
-      return state.state().stages.find((s) => s.name === stage)!;
-    },
-    { validator: (request: SetTransitionInput) => validateTransition(state, request) },
+    'setTransition',
+    ({ stage, enabled, reason, by }) =>
+      whenReady(() => {
+        rules();
+        dispatch(state.locks.setTransition(stage, { enabled, reason: reason ?? null, by, at: now() }));
+        return state.state().stages.find((s) => s.name === stage)!;
+      }),
+    (request) => validateTransition(state, request),
   );
 
-  setHandler(requestStageSignal, ({ executionId, stage }) => {
-    const n = parseExecutionId(executionId)?.n ?? 0;
-    dispatch(state.locks.request(executionId, n, stage, now()));
-  });
-  setHandler(leaveStageSignal, ({ executionId, stage, outcome }) =>
-    dispatch(state.locks.leave(executionId, stage, outcome)),
+  setCheckedUpdateHandler(advanceExecutionsUpdate, 'advanceExecutions', ({ atLeast }) =>
+    whenReady(() => state.advanceExecutions(atLeast)),
   );
-  setHandler(withdrawSignal, ({ executionId }) => dispatch(state.locks.withdraw(executionId)));
+
+  setCheckedSignalHandler(requestStageSignal, 'requestStage', ({ executionId, stage, retry }) =>
+    whenReady(() => {
+      const n = parseExecutionId(executionId)!.n;
+      rules();
+      dispatch(state.locks.request(executionId, n, stage, now(), retry === true));
+    }),
+  );
+  setCheckedSignalHandler(leaveStageSignal, 'leaveStage', ({ executionId, stage, outcome }) =>
+    whenReady(() => {
+      rules();
+      dispatch(state.locks.leave(executionId, stage, outcome));
+    }),
+  );
+  setCheckedSignalHandler(withdrawSignal, 'withdraw', ({ executionId }) =>
+    whenReady(() => {
+      rules();
+      dispatch(state.locks.withdraw(executionId));
+    }),
+  );
 
   publish();
+  if (!ready) {
+    const recovered = await recoverPipeline({ pipeline: name, coordinatorWorkflowId: workflowInfo().workflowId });
+    rules();
+    dispatch(state.recover(recovered));
+    publish();
+    ready = true;
+  }
   const watcher = new CancellationScope();
   const watching = watcher
     .run(() => watchLoop(state, dispatch))
@@ -180,18 +286,22 @@ export async function coordinator(input: CoordinatorInput): Promise<void> {
   watcher.cancel();
   await watching;
   await condition(() => signalsInFlight === 0 && allHandlersFinished());
-  await continueAsNew<typeof coordinator>({
-    definition: state.snapshot().definition,
-    by: '',
-    restored: state.toJSON(),
-  });
+  await continueAsNew<typeof coordinator>({ by: '', restored: state.toJSON() });
 }
 
 /** While the coordinator holds any lock or place, a watcher activity checks that those executions still run. */
 async function watchLoop(state: CoordinatorState, dispatch: (effects: Effect[]) => void): Promise<never> {
+  const now = () => new Date().toISOString();
   for (;;) {
     await condition(() => state.locks.watched().length > 0);
+    if (state.locks.watched(now()).length === 0) {
+      // Only places kept for executions about to start: they arrive, or are old enough to be checked.
+      const nothingFresh = () => state.locks.watched(now()).length > 0 || state.locks.watched().length === 0;
+      await condition(nothingFresh, RESERVATION_GRACE_MS + 1_000);
+      continue;
+    }
     const gone = await watchExecutions({ coordinatorWorkflowId: workflowInfo().workflowId });
+    state.locks.current = patched(PATCHES.lockRules);
     for (const executionId of gone) dispatch(state.locks.withdraw(executionId));
   }
 }

@@ -3,7 +3,7 @@
  * a decision that is not allowed is ignored) and as Updates (for the gateway: refused with 403, 404 or 409
  * by their validators before anything changes). Both go through the same {@link ManualWaits} checks.
  */
-import { ApplicationFailure, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure } from '@temporalio/workflow';
 import type { ApprovalDecision, ResumeDecision, TrapDecision } from '../shared/messages.js';
 import {
   approveSignal,
@@ -15,6 +15,7 @@ import {
   trapSignal,
 } from '../shared/messages.js';
 import type { ExecutionState } from './execution-state.js';
+import { setCheckedSignalHandler, setCheckedUpdateHandler } from './guard.js';
 import type { ManualWaits } from './manual-steps.js';
 import { DecisionRefused } from './manual-steps.js';
 
@@ -57,31 +58,43 @@ export function handleDecisions(state: ExecutionState, manual: ManualWaits, now:
     state.recordDecision(d.stage, d.action, { by: d.by, decision: d.decision, comment: d.comment ?? '', at: now() });
   };
 
-  setHandler(approveSignal, (d) => ignoreRefusal(() => approve(d)));
-  setHandler(resumeSignal, (d) => ignoreRefusal(() => resume(d)));
-  setHandler(trapSignal, (d) => ignoreRefusal(() => decideTrap(d)));
-  setHandler(
+  setCheckedSignalHandler(approveSignal, 'approve', (d) => ignoreRefusal(() => approve(d)));
+  setCheckedSignalHandler(resumeSignal, 'resume', (d) => ignoreRefusal(() => resume(d)));
+  setCheckedSignalHandler(trapSignal, 'trap', (d) => ignoreRefusal(() => decideTrap(d)));
+  setCheckedUpdateHandler(
     decideApprovalUpdate,
+    'approve',
     (d) => {
       approve(d);
-      return state.view();
+      return state.outcome(d);
     },
-    { validator: (d: ApprovalDecision) => refuseWith(() => manual.checkApproval(d)) },
+    (d) => refuseWith(() => manual.checkApproval(d)),
   );
-  setHandler(
+  setCheckedUpdateHandler(
     decideResumeUpdate,
+    'resume',
     (d) => {
       resume(d);
-      return state.view();
+      return state.outcome(d);
     },
-    { validator: (d: ResumeDecision) => refuseWith(() => manual.checkResume(d)) },
+    (d) => refuseWith(() => manual.checkResume(d)),
   );
-  setHandler(
+  setCheckedUpdateHandler(
     decideTrapUpdate,
+    'trap',
     (d) => {
       decideTrap(d);
-      return state.view();
+      return state.outcome(d);
     },
-    { validator: (d: TrapDecision) => refuseWith(() => manual.checkTrap(d)) },
+    (d) => {
+      refuseWith(() => manual.checkTrap(d));
+      // Stop and wait: no action starts again, so the command cannot be retried now (skip or abort can).
+      if (d.decision === 'retry' && state.stopRequest) {
+        throw ApplicationFailure.nonRetryable(
+          'the execution is stopping: the command will not run again (skip or abort instead)',
+          ErrorTypes.WrongState,
+        );
+      }
+    },
   );
 }

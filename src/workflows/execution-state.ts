@@ -5,6 +5,7 @@
 import type { Stage } from '../shared/definition.js';
 import { cloneJson } from './json.js';
 import type { ExecutionInput } from '../shared/execution.js';
+import type { ExecutionOutcome } from '../shared/messages.js';
 import type {
   ActionStatus,
   ActionView,
@@ -19,6 +20,8 @@ import type {
   RollbackStep,
   ChannelBinding,
   TalkbackRun,
+  WorkerLossRecord,
+  WorkspaceRecord,
 } from '../shared/execution-view.js';
 
 /** What a command leaves behind, whether it succeeded or not. */
@@ -27,7 +30,14 @@ export interface CommandOutcome {
   startedAt: string;
   endedAt: string;
   outputTail: string;
+  /** The worker that ran it, `<pid>@<host>` (absent in histories before 0.3). */
+  worker?: string;
+  /** The task queue of that worker's workspaces: the execution's next commands go there (affinity). */
+  workspace?: string;
 }
+
+/** How many Talkback runs the view keeps (a run in progress is never dropped). */
+export const TALKBACK_RUNS_KEPT = 20;
 
 const FINAL_EXECUTION: readonly ExecutionStatus[] = ['Stopped', 'Succeeded', 'Failed', 'Superseded', 'Cancelled'];
 
@@ -54,6 +64,7 @@ export class ExecutionState {
       retryableUntil: null,
       overtakenBy: null,
       channels: [],
+      workspaces: [],
       talkback: [],
       error: null,
       startedAt: at,
@@ -67,6 +78,11 @@ export class ExecutionState {
 
   get stopRequest(): StopRecord | null {
     return this.v.stop;
+  }
+
+  /** The execution's failure is being rolled back: nothing can stop that halfway. */
+  get rollingBack(): boolean {
+    return this.v.rollback?.status === 'InProgress';
   }
 
   get retryableStage(): string | null {
@@ -89,6 +105,14 @@ export class ExecutionState {
 
   view(): ExecutionView {
     return cloneJson(this.v);
+  }
+
+  /** What an Update answers: the execution's status and, for a decision, what its step waits for now. */
+  outcome(step?: { stage: string; action: string }): ExecutionOutcome {
+    const { executionId, status } = this.v;
+    return step
+      ? { executionId, status, waitingFor: this.action(step.stage, step.action).waitingFor }
+      : { executionId, status };
   }
 
   /** The execution waits in front of `stage` (CodePipeline's inbound execution), for its lock or transition. */
@@ -123,6 +147,19 @@ export class ExecutionState {
   actionEnded(stage: string, action: string, status: ActionStatus, at: string, error: string | null = null): void {
     Object.assign(this.action(stage, action), { status, endedAt: at, error, waitingFor: null, request: null });
     if (status === 'Succeeded') this.completed.push({ stage, action });
+  }
+
+  /** The worker running a command was lost; a rerun is a new attempt. */
+  workerLost(stage: string, action: string, loss: WorkerLossRecord): void {
+    const a = this.action(stage, action);
+    a.workerLosses.push(loss);
+    if (loss.worker) a.worker = loss.worker;
+    if (loss.rerun) Object.assign(a, { attempt: a.attempt + 1, startedAt: loss.at, worker: null });
+  }
+
+  /** The execution's commands run in a workspace on another worker from now on. */
+  workspaceMoved(workspace: WorkspaceRecord): void {
+    this.v.workspaces.push(workspace);
   }
 
   /** A command failed under `onError: trap`: it stays InProgress, waiting for a person, its error shown. */
@@ -175,6 +212,7 @@ export class ExecutionState {
   /** Records a command's own times and output, which are more exact than the workflow's clock. */
   commandOutcome(stage: string, action: string, outcome: CommandOutcome): void {
     Object.assign(this.action(stage, action), {
+      ...(outcome.worker ? { worker: outcome.worker } : {}),
       startedAt: outcome.startedAt,
       endedAt: outcome.endedAt,
       exitCode: outcome.exitCode,
@@ -247,10 +285,14 @@ export class ExecutionState {
     return true;
   }
 
-  /** A Talkback command starts; its id is its place in the list, so it is the same on every replay. */
+  /**
+   * A Talkback command starts; its id counts on from the last one's, so it is the same on every replay. Only
+   * the latest {@link TALKBACK_RUNS_KEPT} stay in the view (every run's output is also an annotation).
+   */
   talkbackStarted(name: string, by: string, at: string): TalkbackRun {
+    const last = this.v.talkback.at(-1);
     const run: TalkbackRun = {
-      id: `tb-${this.v.talkback.length + 1}`,
+      id: `tb-${(last ? Number(last.id.slice('tb-'.length)) : 0) + 1}`,
       name,
       by,
       status: 'InProgress',
@@ -261,6 +303,10 @@ export class ExecutionState {
       outputTail: null,
     };
     this.v.talkback.push(run);
+    const finished = this.v.talkback.filter((t) => t.status !== 'InProgress');
+    if (this.v.talkback.length > TALKBACK_RUNS_KEPT && finished.length > 0) {
+      this.v.talkback.splice(this.v.talkback.indexOf(finished[0]!), 1);
+    }
     return cloneJson(run);
   }
 
@@ -302,6 +348,8 @@ function blankStage(stage: Stage): StageView {
       runOrder: a.runOrder,
       status: null,
       attempt: 0,
+      worker: null,
+      workerLosses: [],
       startedAt: null,
       endedAt: null,
       waitingFor: null,

@@ -14,16 +14,20 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
+  log,
+  patched,
   proxyActivities,
   setCurrentDetails,
+  sleep,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { endText, waitingText } from '../shared/chat-text.js';
+import type { SignalDefinition } from '@temporalio/common';
 import type { Stage } from '../shared/definition.js';
 import type { ExecutionInput } from '../shared/execution.js';
 import type { ExecutionStatus, ExecutionView } from '../shared/execution-view.js';
-import type { RetryInput, StopInput } from '../shared/messages.js';
+import type { RetryInput } from '../shared/messages.js';
 import {
   executionQuery,
   leaveStageSignal,
@@ -39,11 +43,14 @@ import {
 import { coordinatorWorkflowId, PasoPipeline, PasoStage, PasoStatus } from '../shared/temporal.js';
 import type { Activities } from '../activities/index.js';
 import type { ActionContext } from './actions.js';
+import { placeScripts } from './placement.js';
 import { ignoresErrors, runAction } from './actions.js';
 import { ExecutionChat } from './chat.js';
+import { setCheckedSignalHandler, setCheckedUpdateHandler } from './guard.js';
 import { handleDecisions } from './decisions.js';
 import { ExecutionState, runOrderGroups } from './execution-state.js';
 import { ManualWaits } from './manual-steps.js';
+import { PATCHES } from './patches.js';
 import { rollBack } from './rollback.js';
 import { validateRetry, validateStop } from './stop-retry.js';
 
@@ -58,6 +65,8 @@ const { notify } = proxyActivities<Activities>({
 interface Plan {
   from: number;
   only?: Set<string>;
+  /** The first stage is a retry of a failed or stopped one. */
+  retry?: boolean;
 }
 
 /** How a run of the stages ended; `retryStage` is set when that stage may be retried. */
@@ -65,17 +74,21 @@ interface End {
   status: Extract<ExecutionStatus, 'Succeeded' | 'Failed' | 'Stopped' | 'Superseded'>;
   error?: string;
   retryStage?: string;
+  /** The failed stage whose lock is still held, so that the rollback runs before the next execution enters. */
+  heldStage?: string;
 }
 
 export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   const now = () => new Date().toISOString();
   const state = new ExecutionState(input, now());
+  placeScripts(input, (workspace) => state.workspaceMoved(workspace));
   const stages = input.definition.stages;
   const coordinator = getExternalWorkflowHandle(coordinatorWorkflowId(input.pipeline));
   // PARALLEL executions are independent: no locks, no queues, so they never ask the coordinator.
   const locked = input.definition.executionMode !== 'PARALLEL';
   let granted: string | null = null;
   let superseded = false;
+  let supersededBy: string | null = null;
   let stageScope: CancellationScope | null = null;
   let retryRequest: RetryInput | null = null;
   const overtaken = new Map<string, string>();
@@ -113,35 +126,40 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
 
   setHandler(executionQuery, () => state.view());
   handleDecisions(state, manual, now);
-  setHandler(stageGrantedSignal, ({ stage }) => void (granted = stage));
-  setHandler(stageWaitSignal, ({ stage, for: reason }) => {
+  setCheckedSignalHandler(stageGrantedSignal, 'stageGranted', ({ stage }) => void (granted = stage));
+  setCheckedSignalHandler(stageWaitSignal, 'stageWait', ({ stage, for: reason }) => {
     if (granted !== stage) state.inbound(stage, reason);
   });
-  setHandler(supersededSignal, () => void (superseded = true));
-  setHandler(overtakenSignal, ({ stage, by }) => {
+  setCheckedSignalHandler(supersededSignal, 'superseded', ({ by }) => {
+    superseded = true;
+    supersededBy = by;
+  });
+  setCheckedSignalHandler(overtakenSignal, 'overtaken', ({ stage, by }) => {
     overtaken.set(stage, by);
     if (state.retryableStage === stage) {
       state.notRetryable(by);
       publish();
     }
   });
-  setHandler(
+  setCheckedUpdateHandler(
     stopUpdate,
+    'stop',
     ({ abandon, reason, by }) => {
       state.stopping({ by, abandon, reason: reason ?? null, at: now() });
       publish();
       if (abandon) stageScope?.cancel();
-      return state.view();
+      return state.outcome();
     },
-    { validator: (request: StopInput) => validateStop(state, request) },
+    (request) => validateStop(state, request),
   );
-  setHandler(
+  setCheckedUpdateHandler(
     retryUpdate,
+    'retry',
     (request) => {
       retryRequest = request;
-      return state.view();
+      return state.outcome();
     },
-    { validator: (request: RetryInput) => validateRetry(state, request) },
+    (request) => validateRetry(state, request),
   );
 
   publish();
@@ -150,10 +168,11 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     for (;;) {
       rejected = false;
       const end = await runStages(plan);
-      if (end.status === 'Failed' && !rejected && input.definition.rollbackOnFailure) {
+      if (rollsBack(end)) {
         setCurrentDetails('Rolling back');
         await rollBack(input, state, now);
       }
+      if (end.heldStage) await leaveStage(end.heldStage, 'Failed');
       state.finish(end.status, now(), end.error ?? null);
       setCurrentDetails(end.error ? `${end.status}: ${end.error}` : end.status);
       publish();
@@ -162,7 +181,7 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
       const retry = retryable ? await awaitRetry() : null;
       if (!retry) break;
       const only = retry.mode === 'FAILED_ACTIONS' ? new Set(state.unfinishedActions(retry.stage)) : undefined;
-      plan = { from: stages.findIndex((s) => s.name === retry.stage), only };
+      plan = { from: stages.findIndex((s) => s.name === retry.stage), only, retry: true };
       state.resume();
       publish();
     }
@@ -170,7 +189,8 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     // Cancelled from the Temporal UI or CLI: give back the lock at once rather than wait for the watcher.
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
-        if (locked) await coordinator.signal(withdrawSignal, { executionId: input.executionId });
+        // Best effort: a coordinator that is gone has no lock to give back (its successor reads who runs).
+        if (locked) await coordinator.signal(withdrawSignal, { executionId: input.executionId }).catch(() => undefined);
         state.abandonRunning(now());
         state.finish('Cancelled', now(), 'cancelled from Temporal');
         publish();
@@ -192,36 +212,69 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
       // A stop between stages leaves nothing to retry: no stage failed or was cut short.
       if (state.stopRequest) return { status: 'Stopped' };
       if (locked) {
-        const entry = await enterStage(stage.name);
+        const entry = await enterStage(stage.name, i === plan.from && plan.retry === true);
         if (entry !== 'granted') return { status: entry };
       }
       state.stageStarted(stage.name, now());
       publish();
       const result = await runStage(stage, i === plan.from ? plan.only : undefined);
       state.stageEnded(stage.name, result.status, now());
-      if (locked) {
-        await coordinator.signal(leaveStageSignal, {
-          executionId: input.executionId,
-          stage: stage.name,
-          outcome: result.status,
-        });
+      // The next execution enters once this one's rollback is over, never while it undeploys.
+      const hold = locked && rollsBack(result) && patched(PATCHES.rollbackHoldsStage);
+      if (locked && !hold) await leaveStage(stage.name, result.status);
+      if (result.status !== 'Succeeded') {
+        return { ...result, retryStage: stage.name, ...(hold ? { heldStage: stage.name } : {}) };
       }
-      if (result.status !== 'Succeeded') return { ...result, retryStage: stage.name };
     }
     return { status: 'Succeeded' };
+  }
+
+  /**
+   * Signals the coordinator, and again with backoff (up to a minute apart, durable timers) while it cannot
+   * be reached: a coordinator terminated from Temporal comes back on the pipeline's next PUT or trigger, and
+   * this execution then goes on, instead of failing its workflow task forever.
+   */
+  async function toCoordinator<T>(signal: SignalDefinition<[T]>, payload: T): Promise<void> {
+    for (let seconds = 5; ; seconds = Math.min(seconds * 2, 60)) {
+      try {
+        return await coordinator.signal(signal, payload);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        log.warn(`signal ${signal.name} to the coordinator of ${input.pipeline} failed; again in ${seconds}s`);
+        setCurrentDetails(`The coordinator of pipeline ${input.pipeline} cannot be reached: retrying`);
+        await sleep(seconds * 1000);
+      }
+    }
+  }
+
+  /** A failure rolls back when the pipeline says so, unless it was a rejection (Clarive). */
+  function rollsBack(end: { status: string }): boolean {
+    return end.status === 'Failed' && !rejected && input.definition.rollbackOnFailure;
+  }
+
+  async function leaveStage(stage: string, outcome: 'Succeeded' | 'Failed' | 'Stopped'): Promise<void> {
+    await toCoordinator(leaveStageSignal, { executionId: input.executionId, stage, outcome });
   }
 
   /**
    * Asks the coordinator for the stage's lock and waits, inbound, for it. A stop while waiting takes the
    * execution off the waiting list at once (and gives back a lock granted meanwhile).
    */
-  async function enterStage(stage: string): Promise<'granted' | 'Superseded' | 'Stopped'> {
+  async function enterStage(stage: string, retry: boolean): Promise<'granted' | 'Superseded' | 'Stopped'> {
     granted = null;
-    await coordinator.signal(requestStageSignal, { executionId: input.executionId, stage });
+    await toCoordinator(requestStageSignal, {
+      executionId: input.executionId,
+      stage,
+      ...(retry ? { retry } : {}),
+    });
     await condition(() => granted === stage || superseded || state.stopRequest !== null);
-    if (superseded) return 'Superseded';
+    if (superseded) {
+      // A retry refused: a newer execution has entered the stage since (the seed: it supersedes this one).
+      if (retry && supersededBy) state.notRetryable(supersededBy);
+      return 'Superseded';
+    }
     if (state.stopRequest) {
-      await coordinator.signal(withdrawSignal, { executionId: input.executionId });
+      await toCoordinator(withdrawSignal, { executionId: input.executionId });
       return 'Stopped';
     }
     return 'granted';
@@ -243,7 +296,7 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
           if (actions.length === 0) continue;
           setCurrentDetails(`Stage ${stage.name}: ${actions.map((a) => a.name).join(', ')}`);
           // Every action of a group runs to its end, even when a sibling fails (as in CodePipeline).
-          const results = await Promise.all(
+          const results = await settleAll(
             actions.map(async (action) => ({ action, error: await runAction(ctx, stage, action) })),
           );
           if (state.stopRequest) break;
@@ -288,4 +341,16 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     }
     return retryRequest;
   }
+}
+
+/**
+ * Like `Promise.all`, but when one rejects (the workflow is cancelled) it first waits for the others to end,
+ * so that the lock is given back only once no command of the group still runs.
+ */
+async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
+  if (!patched(PATCHES.settleGroups)) return Promise.all(promises);
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
 }

@@ -10,8 +10,12 @@
  * - A disabled transition holds every arrival in front of its stage; on enabling, the one that waits enters
  *   (QUEUED: the head).
  * - Leaving a stage (success, failure or stop) releases its lock at once and admits the next.
- * - SUPERSEDED: a newer execution entering a stage where an older one failed or stopped overtakes it: the
- *   older one can no longer be retried.
+ * - A newer execution entering a stage where an older one failed or stopped overtakes it: the older one can
+ *   no longer be retried (SUPERSEDED and QUEUED alike: the seed's rule is about the flow, not a mode).
+ * - An older revision never runs a stage after a newer one: a request from an execution older than the
+ *   stage's latest is refused (the requester is superseded) when it is a retry, or in SUPERSEDED mode, where
+ *   the newer would have superseded it anyway. Overtaking arrives at the execution as a signal; this rule
+ *   holds whatever the timing.
  */
 import type { ExecutionMode } from '../shared/definition.js';
 import type { StageState, Transition, WaitReason } from '../shared/pipeline-state.js';
@@ -21,7 +25,14 @@ export interface Inbound {
   /** The execution number: larger is newer. */
   n: number;
   since: string;
+  /** It retries this stage (it failed or stopped here before). */
+  retry?: boolean;
+  /** QUEUED, first stage: its place was kept when its number was given; it has not asked yet. */
+  reserved?: boolean;
 }
+
+/** How long a kept place waits for its execution before the watcher may find it never started. */
+export const RESERVATION_GRACE_MS = 30_000;
 
 export interface StageData {
   holder: string | null;
@@ -46,6 +57,12 @@ export type LeaveOutcome = 'Succeeded' | 'Failed' | 'Stopped';
 const OPEN: Transition = { enabled: true, reason: null, by: null, at: null };
 
 export class LockTable {
+  /**
+   * The rules of Paso 0.2 (overtaking in QUEUED mode, refusing older requests). The coordinator turns them
+   * off while it replays a history written before them, so that it sends the signals it sent then.
+   */
+  current = true;
+
   constructor(private readonly data: LockTableData) {}
 
   static create(mode: ExecutionMode, stages: readonly string[]): LockTable {
@@ -66,21 +83,47 @@ export class LockTable {
     return stage in this.data.stages;
   }
 
-  /** Every execution the table holds a place for: the lock holders and those waiting. */
-  watched(): string[] {
+  /**
+   * Every execution the table holds a place for: the lock holders and those waiting (a kept place only once
+   * its execution had time to start, so that the watcher never takes one about to start for one that failed to).
+   */
+  watched(now?: string): string[] {
     const ids = new Set<string>();
+    const settled = (w: Inbound) =>
+      !w.reserved || now === undefined || Date.parse(now) - Date.parse(w.since) > RESERVATION_GRACE_MS;
     for (const s of Object.values(this.data.stages)) {
       if (s.holder) ids.add(s.holder);
-      for (const w of s.inbound) ids.add(w.executionId);
+      for (const w of s.inbound) if (settled(w)) ids.add(w.executionId);
     }
     return [...ids];
   }
 
-  /** An execution asks to enter `stage`. Asking again (e.g. after a workflow reset) is harmless. */
-  request(executionId: string, n: number, stage: string, at: string): Effect[] {
+  /**
+   * QUEUED: keeps a place at the first stage for an execution as its number is given, so that executions
+   * enter in the order Paso accepted them, whichever asks first. Other modes keep nothing.
+   */
+  reserve(executionId: string, n: number, stage: string, at: string): void {
+    if (!this.current || this.data.mode !== 'QUEUED') return;
+    this.stage(stage).inbound.push({ executionId, n, since: at, reserved: true });
+  }
+
+  /**
+   * An execution asks to enter `stage` (`retry`: again, after it failed or stopped there). Asking again
+   * (e.g. after a workflow reset) is harmless.
+   */
+  request(executionId: string, n: number, stage: string, at: string, retry = false): Effect[] {
     const s = this.stage(stage);
     if (s.holder === executionId) return [{ type: 'grant', executionId, stage }];
-    if (s.inbound.some((w) => w.executionId === executionId)) return [this.waitEffect(stage, executionId)];
+    const place = s.inbound.find((w) => w.executionId === executionId);
+    if (place?.reserved) {
+      // It arrives at the place kept for it: it enters if nobody is before it.
+      delete place.reserved;
+      const effects = this.admit(stage);
+      return s.inbound.includes(place) ? [...effects, this.waitEffect(stage, executionId)] : effects;
+    }
+    if (place) return [this.waitEffect(stage, executionId)];
+    const newer = this.newerThan(s, n, retry);
+    if (newer) return [{ type: 'supersede', executionId, stage, by: newer }];
     if (this.canEnterNow(s)) return this.enter(stage, executionId, n);
 
     const effects: Effect[] = [];
@@ -94,7 +137,7 @@ export class LockTable {
       if (keep.executionId === executionId) effects.push(this.waitEffect(stage, executionId));
       return effects;
     }
-    s.inbound.push({ executionId, n, since: at });
+    s.inbound.push({ executionId, n, since: at, ...(retry ? { retry } : {}) });
     return [this.waitEffect(stage, executionId)];
   }
 
@@ -111,14 +154,39 @@ export class LockTable {
   withdraw(executionId: string): Effect[] {
     const effects: Effect[] = [];
     for (const [name, s] of Object.entries(this.data.stages)) {
+      const waiting = s.inbound.length;
       s.inbound = s.inbound.filter((w) => w.executionId !== executionId);
       if (s.holder === executionId) {
         s.holder = null;
         if (s.latest?.executionId === executionId && s.latest.status === 'InProgress') s.latest.status = 'Cancelled';
         effects.push(...this.admit(name));
+      } else if (s.inbound.length < waiting) {
+        // A place kept for an execution that never started may have held up those behind it.
+        effects.push(...this.admit(name));
       }
     }
     return effects;
+  }
+
+  /**
+   * A coordinator started afresh learns who still runs: those in a stage hold its lock again (the first one
+   * named, should two claim one), those in front of one wait again in number order (SUPERSEDED: the newest
+   * only). Free stages then admit their waiters.
+   */
+  restore(running: { executionId: string; n: number; holds: string | null; waitsFor: string | null }[]): Effect[] {
+    const effects: Effect[] = [];
+    for (const { executionId, n, holds } of running) {
+      if (!holds || this.data.mode === 'PARALLEL') continue;
+      const s = this.stage(holds);
+      if (s.holder !== null) continue;
+      s.holder = executionId;
+      s.latest = { executionId, n, status: 'InProgress' };
+    }
+    const waiting = running.filter((r) => r.waitsFor !== null && r.holds === null).sort((a, b) => a.n - b.n);
+    for (const { executionId, n, waitsFor } of waiting) {
+      effects.push(...this.request(executionId, n, waitsFor!, ''));
+    }
+    return effects.filter((e) => e.type !== 'wait');
   }
 
   setTransition(stage: string, transition: Transition): Effect[] {
@@ -172,11 +240,23 @@ export class LockTable {
   private admit(stage: string): Effect[] {
     const s = this.stage(stage);
     const effects: Effect[] = [];
-    while (s.inbound.length > 0 && this.canEnterNow(s, true)) {
+    while (s.inbound.length > 0 && !s.inbound[0]!.reserved && this.canEnterNow(s, true)) {
       const next = s.inbound.shift()!;
-      effects.push(...this.enter(stage, next.executionId, next.n));
+      // A newer execution may have entered while this one waited (QUEUED: a retry queued behind it).
+      const newer = this.newerThan(s, next.n, next.retry === true);
+      if (newer) effects.push({ type: 'supersede', executionId: next.executionId, stage, by: newer });
+      else effects.push(...this.enter(stage, next.executionId, next.n));
     }
     return effects;
+  }
+
+  /**
+   * The newer execution that has entered the stage, when execution `n` may therefore not: it is a retry, or
+   * the mode is SUPERSEDED (where the newer would have superseded it anyway).
+   */
+  private newerThan(s: StageData, n: number, retry: boolean): string | null {
+    if (!this.current || this.data.mode === 'PARALLEL' || !s.latest || s.latest.n <= n) return null;
+    return retry || this.data.mode === 'SUPERSEDED' ? s.latest.executionId : null;
   }
 
   private canEnterNow(s: StageData, fromQueue = false): boolean {
@@ -186,19 +266,15 @@ export class LockTable {
   }
 
   /**
-   * `executionId` enters `stage`. In SUPERSEDED mode an older execution that failed or stopped in this stage
-   * is overtaken: it can no longer be retried.
+   * `executionId` enters `stage`. An older execution that failed or stopped in this stage is overtaken: it
+   * can no longer be retried.
    */
   private enter(stage: string, executionId: string, n: number): Effect[] {
     const s = this.stage(stage);
     const effects: Effect[] = [];
     const previous = s.latest;
-    if (
-      this.data.mode === 'SUPERSEDED' &&
-      previous &&
-      previous.n < n &&
-      (previous.status === 'Failed' || previous.status === 'Stopped')
-    ) {
+    const overtakes = this.data.mode === 'SUPERSEDED' || (this.current && this.data.mode === 'QUEUED');
+    if (overtakes && previous && previous.n < n && (previous.status === 'Failed' || previous.status === 'Stopped')) {
       effects.push({ type: 'overtake', executionId: previous.executionId, stage, by: executionId });
     }
     if (this.data.mode !== 'PARALLEL') s.holder = executionId;

@@ -35,7 +35,12 @@ export async function rollBack(input: ExecutionInput, state: ExecutionState, now
         variables: input.variables,
         timeoutSeconds: spec.timeoutSeconds,
       },
-      `rollback ${stage}/${action}`,
+      {
+        timeoutSeconds: spec.timeoutSeconds,
+        summary: `rollback ${stage}/${action}`,
+        onWorkerLoss: spec.onWorkerLoss ?? 'fail',
+        now,
+      },
     );
     failed ||= error !== null;
     state.rollbackStep({

@@ -4,7 +4,9 @@ import type { Activities } from '../activities/index.js';
 
 const { triggerScheduled } = proxyActivities<Activities>({
   summary: 'trigger the scheduled execution',
-  startToCloseTimeout: '1m',
+  // CHECK runs inside (up to an hour a check); the activity heartbeats, so a lost worker shows in 30 s.
+  startToCloseTimeout: '24h',
+  heartbeatTimeout: '30s',
   cancellationType: 'WAIT_CANCELLATION_COMPLETED',
   retry: { maximumAttempts: 10, nonRetryableErrorTypes: ['PipelineDeleted'] },
 });

@@ -16,6 +16,9 @@ function wrongState(message: string): ApplicationFailure {
 
 export function validateStop(state: ExecutionState, { abandon }: StopInput): void {
   if (ENDED.includes(state.status)) throw wrongState(`the execution has ended (${state.status})`);
+  if (state.rollingBack) {
+    throw wrongState('the execution failed and is rolling back; a stop now would leave the rollback half done');
+  }
   if (state.status === 'Stopping' && !abandon) {
     throw wrongState('the execution is already stopping; only stop-and-abandon may follow');
   }

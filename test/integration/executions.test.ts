@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Api, uniqueName } from '../support/api.js';
+import { tokenOf } from '../support/users.js';
 
 const api = new Api();
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'paso-exec-'));
@@ -208,7 +209,11 @@ describe('an execution', () => {
 
   it('gives the same execution for the same idempotencyKey', async () => {
     const name = uniqueName('idem');
-    await api.pipeline({ name, stages: [{ name: 'S', actions: [{ name: 'a', type: 'command', run: 'true' }] }] });
+    await api.pipeline({
+      name,
+      variables: { V: '0' },
+      stages: [{ name: 'S', actions: [{ name: 'a', type: 'command', run: 'true' }] }],
+    });
     const body = { idempotencyKey: 'release-7', variables: { V: '1' } };
     const first = await api.as('bob').post<{ executionId: string }>(`/pipelines/${name}/executions`, body);
     const again = await api.as('bob').post<{ executionId: string }>(`/pipelines/${name}/executions`, body);
@@ -243,5 +248,52 @@ describe('an execution', () => {
     const next = await api.waitFor(await api.trigger(name));
     expect(next.pipelineVersion).toBe(2);
     expect(next.stages[0]!.actions[1]!.outputTail).toBe('two');
+  });
+});
+
+describe("following an action's log", () => {
+  it('streams the output as it is written and ends when the action ends', async () => {
+    const name = uniqueName('follow');
+    await api.pipeline({
+      name,
+      stages: [
+        {
+          name: 'S',
+          actions: [
+            { name: 'a', type: 'command', run: 'for i in 1 2 3 4 5 6 7 8; do echo "line $i"; sleep 0.3; done' },
+          ],
+        },
+      ],
+    });
+    const id = await api.trigger(name);
+    const res = await fetch(`${api.baseUrl}/executions/${id}/logs/S/a?follow=true`, {
+      headers: { authorization: `Bearer ${tokenOf('carol')}` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    const reader = res.body!.getReader();
+    let text = '';
+    let statusAtFirstLine: string | null | undefined;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += Buffer.from(value).toString('utf8');
+      if (statusAtFirstLine === undefined && text.includes('line 1\n')) {
+        statusAtFirstLine = (await api.execution(id)).stages[0]!.actions[0]!.status;
+      }
+    }
+    // The first line arrived while the command still ran; the stream ended once it had ended, with all of it.
+    expect(statusAtFirstLine).toBe('InProgress');
+    expect(text).toMatch(/line 1\n[^]*line 8\n=== \S+ exited with code 0\n$/);
+    expect((await api.execution(id)).stages[0]!.actions[0]!.status).toBe('Succeeded');
+  });
+
+  it('refuses a follow value it does not know, with the path', async () => {
+    const name = uniqueName('follow-bad');
+    await api.pipeline({ name, stages: [{ name: 'S', actions: [{ name: 'a', type: 'command', run: 'true' }] }] });
+    const id = await api.trigger(name);
+    const r = await api.get(`/executions/${id}/logs/S/a?follow=yes`);
+    expect(r.status).toBe(400);
+    expect(JSON.stringify(r.body)).toContain('"path":"query.follow"');
   });
 });

@@ -159,7 +159,7 @@ describe('bad input', () => {
 
   it('an idempotency key reused with another body is a 409', async () => {
     const name = uniqueName('idem409');
-    await api.pipeline(simple(name));
+    await api.pipeline({ ...simple(name), variables: { A: '0' } });
     await api.trigger(name, { idempotencyKey: 'k', variables: { A: '1' } });
     const r = await api.as('bob').post(`/pipelines/${name}/executions`, { idempotencyKey: 'k', variables: { A: '2' } });
     expect(expectProblem(r, 409).detail).toMatch(/idempotencyKey/);

@@ -285,9 +285,9 @@ describe('CHECK', () => {
     const dir = tmp();
     await api.pipeline({
       name,
-      variables: { ENV: 'staging' },
+      variables: { TARGET: 'staging' },
       check: [
-        { name: 'policy', type: 'command', run: 'echo "ENV is $ENV"; test "$ENV" != frozen', runOrder: 1 },
+        { name: 'policy', type: 'command', run: 'echo "TARGET is $TARGET"; test "$TARGET" != frozen', runOrder: 1 },
         { name: 'quota', type: 'command', run: 'true', runOrder: 1 },
         { name: 'later', type: 'command', run: `touch ${dir}/later`, runOrder: 2 },
       ],
@@ -296,12 +296,12 @@ describe('CHECK', () => {
     const refused = await api
       .as('bob')
       .post<{ check: { name: string; status: string; output: string }[] }>(`/pipelines/${name}/executions`, {
-        variables: { ENV: 'frozen' },
+        variables: { TARGET: 'frozen' },
       });
     expect(refused.status).toBe(422);
     expect(refused.contentType).toMatch(/problem\+json/);
     expect(refused.body.check).toEqual([
-      { name: 'policy', status: 'Failed', output: 'ENV is frozen\n(exited with code 1)' },
+      { name: 'policy', status: 'Failed', output: 'TARGET is frozen\n(exited with code 1)' },
       { name: 'quota', status: 'Succeeded', output: '' },
       { name: 'later', status: 'NotRun', output: '' },
     ]);

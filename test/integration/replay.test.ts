@@ -1,8 +1,8 @@
 /**
  * Determinism: histories of real runs replayed against the workflow code as built now. Two sets:
  * - the histories in `test/histories/`, recorded from earlier code: a change that would break running
- *   executions fails here (refresh them with `PASO_RECORD_HISTORIES=1 npx vitest run test/integration/replay.test.ts`
- *   only when the change is deliberately versioned);
+ *   executions fails here (add the current release's with `PASO_RECORD_HISTORIES=<release> npx vitest run
+ *   test/integration/replay.test.ts`, which writes `<shape>-<release>.json` beside the earlier ones);
  * - histories made by this run, of every workflow shape Paso has.
  */
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -132,7 +132,8 @@ describe('replay', () => {
     );
     expect(await replay(histories)).toEqual([]);
 
-    if (process.env.PASO_RECORD_HISTORIES) {
+    const release = process.env.PASO_RECORD_HISTORIES;
+    if (release) {
       // The CLI writes the JSON form that Temporal's tools and `Worker.runReplayHistories` read.
       const cli = await resolveTemporalCli();
       const labels = [
@@ -145,7 +146,8 @@ describe('replay', () => {
       for (const [i, workflowId] of ids.entries()) {
         const address = inject('temporalAddress');
         const { stdout } = await execa(cli, ['workflow', 'show', '-w', workflowId, '--address', address, '-o', 'json']);
-        writeFileSync(path.join(HISTORIES, `${labels[i]}.json`), stdout);
+        // Named by release, beside the earlier releases' files, which stay: running executions may be theirs.
+        writeFileSync(path.join(HISTORIES, `${labels[i]}-${release}.json`), stdout);
       }
     }
   });

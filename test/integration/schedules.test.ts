@@ -57,3 +57,81 @@ describe('schedule triggers', () => {
     expect((r.body as { errors: { path: string }[] }).errors.map((e) => e.path)).toEqual(['triggers[0].cron']);
   });
 });
+
+describe('pipeline PUTs and their schedules', () => {
+  const def = (name: string, crons: string[]) => ({
+    name,
+    triggers: crons.map((cron) => ({ type: 'schedule', cron })),
+    stages: [{ name: 'S', actions: [{ name: 'a', type: 'command', run: 'true' }] }],
+  });
+  /** The UTC time of day each of the pipeline's schedules fires at next, in schedule order. */
+  const firingTimes = async (name: string) => {
+    const times: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const next = await client.schedule
+        .getHandle(scheduleId(name, i))
+        .describe()
+        .then(
+          (d) => d.info.nextActionTimes[0]!.toISOString().slice(11, 16),
+          (err: unknown) => {
+            if (err instanceof ScheduleNotFoundError) return null;
+            throw err;
+          },
+        );
+      if (next) times.push(next);
+    }
+    return times;
+  };
+  const timeOf = (cron: string) => {
+    const [minute, hour] = cron.split(' ').map(Number);
+    return `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`;
+  };
+
+  it('leave the schedules of the last version, however many arrive at once', async () => {
+    const name = uniqueName('concurrent-puts');
+    await api.pipeline(def(name, []));
+    const bodies = Array.from({ length: 8 }, (_, i) =>
+      def(
+        name,
+        Array.from({ length: (i % 4) + 1 }, (_, j) => `${j} ${i} * * *`),
+      ),
+    );
+    const replies = await Promise.all(
+      bodies.map((b) => api.as('alice').put<{ version: number }>(`/pipelines/${name}`, b)),
+    );
+    expect(replies.map((r) => r.status)).toEqual(Array(8).fill(200));
+    const latest = replies.reduce((a, b) => (b.body.version > a.body.version ? b : a));
+    const lastBody = bodies[replies.indexOf(latest)]!;
+    const current = await api.get<{ version: number; definition: { triggers: { cron: string }[] } }>(
+      `/pipelines/${name}`,
+    );
+    expect(current.body.version).toBe(latest.body.version);
+    expect(await firingTimes(name)).toEqual(lastBody.triggers.map((t) => timeOf(t.cron)));
+  });
+});
+
+describe('two schedules of one pipeline firing at once', () => {
+  it('both trigger an execution', async () => {
+    const name = uniqueName('two-crons');
+    await api.pipeline({
+      name,
+      // QUEUED, so that both run to the end: under SUPERSEDED the later may rightly replace the earlier.
+      executionMode: 'QUEUED',
+      triggers: [
+        { type: 'schedule', cron: '0 3 * * *' },
+        { type: 'schedule', cron: '0 4 * * *' },
+      ],
+      stages: [{ name: 'S', actions: [{ name: 'a', type: 'command', run: 'true' }] }],
+    });
+    // Fired in the same second, as two crons due in the same minute are.
+    await Promise.all([0, 1].map((i) => client.schedule.getHandle(scheduleId(name, i)).trigger()));
+    const listed = async () =>
+      (await api.get<{ executionId: string }[]>(`/pipelines/${name}/executions`)).body.map((e) => e.executionId);
+    await expect.poll(async () => (await listed()).length, { timeout: 60_000 }).toBe(2);
+    for (const id of await listed()) {
+      const view = await api.waitFor(id);
+      expect(view.status).toBe('Succeeded');
+      expect(view.trigger).toMatchObject({ type: 'schedule' });
+    }
+  });
+});

@@ -304,10 +304,9 @@ describe('retry', () => {
     expect((await api.execution(e1)).retryableStage).toBeNull();
   });
 
-  it('re-enters through the coordinator: the retried stage waits for its lock like any entry', async () => {
+  it('QUEUED: is refused once a newer execution has entered the failed stage, as in SUPERSEDED', async () => {
     const name = uniqueName('retry-queue');
     const gates = new Gates();
-    const dir = tmp();
     await api.pipeline({
       name,
       executionMode: 'QUEUED',
@@ -318,26 +317,41 @@ describe('retry', () => {
             {
               name: 'ship',
               type: 'command',
-              run: `${gates.script('deploy', { gated: true })}; [ "$PASO_EXECUTION_ID" != "${name}-1" ] || test -e ${dir}/fixed`,
+              run: `${gates.script('deploy', { gated: true })}; [ "$PASO_EXECUTION_ID" != "${name}-1" ]`,
             },
           ],
         },
       ],
     });
     const e1 = await api.trigger(name);
-    await poll(() => gates.started(e1, 'deploy')).toBe(true);
     gates.open(e1, 'deploy');
-    await api.waitFor(e1, ['Failed']);
+    expect((await api.waitFor(e1, ['Failed'])).retryableStage).toBe('Deploy');
     const e2 = await api.trigger(name);
     await poll(() => gates.started(e2, 'deploy')).toBe(true);
-
-    writeFileSync(`${dir}/fixed`, '');
-    expect((await retry(e1, { stage: 'Deploy', mode: 'FAILED_ACTIONS' })).status).toBe(202);
-    await poll(async () => (await api.execution(e1)).waiting).toEqual({ stage: 'Deploy', for: 'STAGE_LOCK' });
+    await poll(async () => (await api.execution(e1)).overtakenBy).toBe(e2);
+    const refused = await retry(e1, { stage: 'Deploy', mode: 'FAILED_ACTIONS' });
+    expect(refused.status).toBe(409);
     gates.open(e2, 'deploy');
     expect((await api.waitFor(e2)).status).toBe('Succeeded');
+    expect(gates.intervals('deploy').map((i) => i.executionId)).toEqual([e1, e2]);
+  });
+
+  it('re-enters through the coordinator: the retried stage waits at a disabled transition like any entry', async () => {
+    const name = uniqueName('retry-transition');
+    const dir = tmp();
+    await api.pipeline({
+      name,
+      executionMode: 'QUEUED',
+      stages: [{ name: 'Deploy', actions: [{ name: 'ship', type: 'command', run: `test -e ${dir}/fixed` }] }],
+    });
+    const e1 = await api.trigger(name);
+    await api.waitFor(e1, ['Failed']);
+    writeFileSync(`${dir}/fixed`, '');
+    const freeze = { enabled: false, reason: 'look first' };
+    expect((await api.as('bob').put(`/pipelines/${name}/transitions/Deploy`, freeze)).status).toBe(200);
+    expect((await retry(e1, { stage: 'Deploy', mode: 'FAILED_ACTIONS' })).status).toBe(202);
+    await poll(async () => (await api.execution(e1)).waiting).toEqual({ stage: 'Deploy', for: 'TRANSITION' });
+    expect((await api.as('bob').put(`/pipelines/${name}/transitions/Deploy`, { enabled: true })).status).toBe(200);
     expect((await api.waitFor(e1, ['Succeeded'])).stages[0]!.actions[0]!.attempt).toBe(2);
-    const runs = gates.intervals('deploy').map((i) => i.executionId);
-    expect(runs).toEqual([e1, e2, e1]);
   });
 });

@@ -10,6 +10,7 @@ import { freePort } from './ports.js';
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
 const GATEWAY = path.join(ROOT, 'dist', 'src', 'gateway.js');
+const WORKER = path.join(ROOT, 'dist', 'src', 'worker.js');
 
 export interface PasoProcessOptions {
   temporalAddress: string;
@@ -18,6 +19,8 @@ export interface PasoProcessOptions {
   taskQueue: string;
   port?: number;
   logFile: string;
+  /** More of Paso's environment (PASO_WORKSPACE_DIR, PASO_SHUTDOWN_GRACE_SECONDS, …). */
+  env?: Record<string, string>;
 }
 
 export class PasoProcess {
@@ -51,6 +54,13 @@ export class PasoProcess {
     return p;
   }
 
+  /** `node dist/src/worker.js`: a worker alone. */
+  static async startWorker(options: PasoProcessOptions): Promise<PasoProcess> {
+    const p = new PasoProcess({ ...options, port: 0 }, { file: WORKER, ready: 'worker: polling' });
+    await p.start();
+    return p;
+  }
+
   get pid(): number | undefined {
     return this.child?.pid;
   }
@@ -68,6 +78,7 @@ export class PasoProcess {
         PASO_CONFIG: this.options.configFile,
         PASO_TASK_QUEUE: this.options.taskQueue,
         PASO_PORT: String(this.options.port),
+        ...this.options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -90,6 +101,18 @@ export class PasoProcess {
         }
       });
     });
+  }
+
+  /** kill -9: the process dies at once, as on a lost host or out of memory. */
+  async kill(): Promise<void> {
+    await this.stop('SIGKILL');
+  }
+
+  /** Resolves when the process has exited, however it ended. */
+  exited(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => child.once('exit', () => resolve()));
   }
 
   /** SIGTERM and wait: the graceful stop a deployment does. */

@@ -44,6 +44,17 @@ describe('configuration', () => {
     expect(() => loadConfig({ PASO_PORT: 'eighty' }, d)).toThrow(/PASO_PORT/);
   });
 
+  it('refuses a PASO_DATABASE_URL that is not a postgres:// URL, with the reason, and takes one that is', () => {
+    const d = dir();
+    for (const url of ['mysql://db/paso', 'postgres://', 'localhost:5432/paso', 'postgres://db/ paso']) {
+      expect(() => loadConfig({ PASO_DATABASE_URL: url }, d)).toThrow(/PASO_DATABASE_URL: a postgres:\/\/ URL/);
+    }
+    expect(loadConfig({ PASO_DATABASE_URL: 'postgresql://paso:s3cret@db:5432/paso' }, d).databaseUrl).toBe(
+      'postgresql://paso:s3cret@db:5432/paso',
+    );
+    expect(loadConfig({}, d).databaseUrl).toBeUndefined();
+  });
+
   it('reads Slack and Talkback settings, with their defaults, and refuses a Talkback name given twice', () => {
     const d = dir();
     const file = path.join(d, 'c.json');

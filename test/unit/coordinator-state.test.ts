@@ -21,19 +21,19 @@ describe('the coordinator state', () => {
 
   it('numbers executions and keeps numbering after a delete and re-create', () => {
     const s = CoordinatorState.create(def(), 'alice', AT);
-    expect(s.allocate({ by: 'bob', requestDigest: 'd' }).executionId).toBe('web-1');
-    expect(s.allocate({ by: 'bob', requestDigest: 'd' }).executionId).toBe('web-2');
+    expect(s.allocate({ by: 'bob', requestDigest: 'd' }, AT).executionId).toBe('web-1');
+    expect(s.allocate({ by: 'bob', requestDigest: 'd' }, AT).executionId).toBe('web-2');
     s.markDeleted('alice', AT);
     expect(s.snapshot().deleted).toBe(true);
     expect(s.putDefinition(def(), 'alice', AT).result).toMatchObject({ created: true, version: 2 });
-    expect(s.allocate({ by: 'bob', requestDigest: 'd' }).executionId).toBe('web-3');
+    expect(s.allocate({ by: 'bob', requestDigest: 'd' }, AT).executionId).toBe('web-3');
   });
 
   it('returns the same execution for a repeated idempotency key, and refuses it with another request', () => {
     const s = CoordinatorState.create(def(), 'alice', AT);
-    const first = s.allocate({ by: 'bob', idempotencyKey: 'k', requestDigest: 'd1' });
+    const first = s.allocate({ by: 'bob', idempotencyKey: 'k', requestDigest: 'd1' }, AT);
     expect(first.created).toBe(true);
-    const again = s.allocate({ by: 'bob', idempotencyKey: 'k', requestDigest: 'd1' });
+    const again = s.allocate({ by: 'bob', idempotencyKey: 'k', requestDigest: 'd1' }, AT);
     expect(again).toMatchObject({ executionId: first.executionId, created: false });
     expect(() => s.checkAllocation({ by: 'bob', idempotencyKey: 'k', requestDigest: 'd2' })).toThrow(
       IdempotencyConflict,
@@ -44,19 +44,19 @@ describe('the coordinator state', () => {
   it('forgets the oldest idempotency keys beyond the limit', () => {
     const s = CoordinatorState.create(def(), 'alice', AT);
     for (let i = 0; i <= IDEMPOTENCY_KEYS_KEPT; i++)
-      s.allocate({ by: 'b', idempotencyKey: `k${i}`, requestDigest: 'd' });
-    expect(s.allocate({ by: 'b', idempotencyKey: 'k0', requestDigest: 'd' }).created).toBe(true);
-    expect(s.allocate({ by: 'b', idempotencyKey: `k${IDEMPOTENCY_KEYS_KEPT}`, requestDigest: 'd' }).created).toBe(
+      s.allocate({ by: 'b', idempotencyKey: `k${i}`, requestDigest: 'd' }, AT);
+    expect(s.allocate({ by: 'b', idempotencyKey: 'k0', requestDigest: 'd' }, AT).created).toBe(true);
+    expect(s.allocate({ by: 'b', idempotencyKey: `k${IDEMPOTENCY_KEYS_KEPT}`, requestDigest: 'd' }, AT).created).toBe(
       false,
     );
   });
 
   it('survives continue-as-new as plain JSON', () => {
     const s = CoordinatorState.create(def(), 'alice', AT);
-    s.allocate({ by: 'bob', idempotencyKey: 'k', requestDigest: 'd' });
+    s.allocate({ by: 'bob', idempotencyKey: 'k', requestDigest: 'd' }, AT);
     const restored = CoordinatorState.restore(JSON.parse(JSON.stringify(s.toJSON())) as CoordinatorData);
-    expect(restored.allocate({ by: 'bob', idempotencyKey: 'k', requestDigest: 'd' }).executionId).toBe('web-1');
-    expect(restored.allocate({ by: 'bob', requestDigest: 'd' }).executionId).toBe('web-2');
+    expect(restored.allocate({ by: 'bob', idempotencyKey: 'k', requestDigest: 'd' }, AT).executionId).toBe('web-1');
+    expect(restored.allocate({ by: 'bob', requestDigest: 'd' }, AT).executionId).toBe('web-2');
   });
 });
 
@@ -72,5 +72,52 @@ describe('a new definition and the locks', () => {
     const { effects } = s.putDefinition({ ...queued, executionMode: 'SUPERSEDED' }, 'alice', AT);
     expect(effects).toEqual([{ type: 'supersede', executionId: 'web-2', stage: 'S', by: 'web-3' }]);
     expect(s.state().stages[0]).toMatchObject({ lockedBy: 'web-1', inbound: [{ executionId: 'web-3' }] });
+  });
+});
+
+describe('a coordinator started afresh', () => {
+  const snapshot = (over: object = {}) => ({
+    ...CoordinatorState.create(def('false'), 'bob', AT).snapshot(),
+    version: 4,
+    executionsStarted: 7,
+    ...over,
+  });
+
+  it('takes over version, counter and definition from its terminated run: a put of the same makes no version', () => {
+    const s = CoordinatorState.create(def('false'), 'alice', AT);
+    s.recover({ previous: snapshot(), highestExecution: 9, running: [] });
+    expect(s.putDefinition(def('false'), 'alice', AT).result).toEqual({ version: 4, changed: false, created: false });
+    expect(s.allocate({ by: 'bob', requestDigest: 'd' }, AT).executionId).toBe('web-10');
+    expect(s.putDefinition(def('true'), 'alice', AT).result).toMatchObject({ version: 5, changed: true });
+  });
+
+  it('counts on from the executions Temporal has when nothing of the previous run can be read', () => {
+    const s = CoordinatorState.create(def(), 'alice', AT);
+    s.recover({ previous: null, highestExecution: 3, running: [] });
+    expect(s.allocate({ by: 'bob', requestDigest: 'd' }, AT).executionId).toBe('web-4');
+  });
+
+  it('gives the running executions their locks and places back, and admits waiters of free stages', () => {
+    const s = CoordinatorState.create(def(), 'alice', AT);
+    const effects = s.recover({
+      previous: null,
+      highestExecution: 3,
+      running: [
+        { executionId: 'web-3', n: 3, holds: null, waitsFor: 'S' },
+        { executionId: 'web-1', n: 1, holds: 'S', waitsFor: null },
+        { executionId: 'web-2', n: 2, holds: null, waitsFor: 'S' },
+      ],
+    });
+    // SUPERSEDED: of the two waiting, the newer keeps the place.
+    expect(effects).toEqual([{ type: 'supersede', executionId: 'web-2', stage: 'S', by: 'web-3' }]);
+    expect(s.state().stages[0]).toMatchObject({ lockedBy: 'web-1', inbound: [{ executionId: 'web-3' }] });
+    expect(s.locks.leave('web-1', 'S', 'Succeeded')).toEqual([{ type: 'grant', executionId: 'web-3', stage: 'S' }]);
+  });
+
+  it('never gives an id the executions already have after a reset', () => {
+    const s = CoordinatorState.create(def(), 'alice', AT);
+    s.advanceExecutions(12);
+    s.advanceExecutions(5);
+    expect(s.allocate({ by: 'bob', requestDigest: 'd' }, AT).executionId).toBe('web-13');
   });
 });

@@ -6,9 +6,9 @@ import { toFieldErrors } from '../../src/shared/validation.js';
 const contractExample = {
   name: 'web',
   executionMode: 'SUPERSEDED',
-  variables: { ENV: 'staging' },
+  variables: { TARGET: 'staging' },
   rollbackOnFailure: false,
-  check: [{ name: 'policy', type: 'command', run: 'test "$ENV" != frozen' }],
+  check: [{ name: 'policy', type: 'command', run: 'test "$TARGET" != frozen' }],
   stages: [
     {
       name: 'Build',

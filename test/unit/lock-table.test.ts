@@ -74,15 +74,78 @@ describe('overtaking a failed execution (SUPERSEDED)', () => {
     expect(req(t, 'web-3')).toEqual([grant('web-3')]);
   });
 
-  it('does not overtake in QUEUED mode, nor when the failed one itself retries', () => {
-    const q = LockTable.create('QUEUED', ['Deploy']);
-    req(q, 'web-1');
-    q.leave('web-1', 'Deploy', 'Failed');
-    expect(req(q, 'web-2')).toEqual([grant('web-2')]);
+  it('does not overtake when the failed one itself retries', () => {
     const t = LockTable.create('SUPERSEDED', ['Deploy']);
     req(t, 'web-1');
     t.leave('web-1', 'Deploy', 'Stopped');
-    expect(req(t, 'web-1')).toEqual([grant('web-1')]);
+    expect(t.request('web-1', 1, 'Deploy', AT, true)).toEqual([grant('web-1')]);
+  });
+
+  it('overtakes in QUEUED mode too: the seed says so of the flow, whatever the mode', () => {
+    const q = LockTable.create('QUEUED', ['Deploy']);
+    req(q, 'web-1');
+    q.leave('web-1', 'Deploy', 'Failed');
+    expect(req(q, 'web-2')).toEqual([
+      { type: 'overtake', executionId: 'web-1', stage: 'Deploy', by: 'web-2' },
+      grant('web-2'),
+    ]);
+  });
+
+  it('kept the 0.1 rules while replaying older histories: no overtaking in QUEUED mode', () => {
+    const q = LockTable.create('QUEUED', ['Deploy']);
+    q.current = false;
+    req(q, 'web-1');
+    q.leave('web-1', 'Deploy', 'Failed');
+    expect(req(q, 'web-2')).toEqual([grant('web-2')]);
+  });
+});
+
+describe('an older revision never runs a stage after a newer one', () => {
+  it('refuses the retry of an execution older than the stage latest, however late the overtake signal', () => {
+    for (const mode of ['SUPERSEDED', 'QUEUED'] as const) {
+      const t = LockTable.create(mode, ['Deploy']);
+      req(t, 'web-1');
+      t.leave('web-1', 'Deploy', 'Failed');
+      req(t, 'web-2'); // web-2 enters: web-1 is overtaken, but its retry was accepted before it heard so
+      t.leave('web-2', 'Deploy', 'Succeeded');
+      expect(t.request('web-1', 1, 'Deploy', AT, true)).toEqual([supersede('web-1', 'web-2')]);
+      expect(t.view('Deploy')).toMatchObject({ lockedBy: null, latestExecution: { executionId: 'web-2' } });
+    }
+  });
+
+  it('refuses a retry queued behind a newer execution when its turn comes (QUEUED, transition disabled)', () => {
+    const t = LockTable.create('QUEUED', ['Deploy']);
+    req(t, 'web-1');
+    t.leave('web-1', 'Deploy', 'Failed');
+    t.setTransition('Deploy', closed);
+    expect(req(t, 'web-2')).toEqual([wait('web-2', 'TRANSITION')]);
+    expect(t.request('web-1', 1, 'Deploy', AT, true)).toEqual([wait('web-1', 'TRANSITION')]);
+    expect(t.setTransition('Deploy', open)).toEqual([
+      { type: 'overtake', executionId: 'web-1', stage: 'Deploy', by: 'web-2' },
+      grant('web-2'),
+    ]);
+    expect(t.leave('web-2', 'Deploy', 'Succeeded')).toEqual([supersede('web-1', 'web-2')]);
+    expect(t.view('Deploy')).toMatchObject({ lockedBy: null, inbound: [] });
+  });
+
+  it('in SUPERSEDED mode, refuses any request from an execution older than the one that entered', () => {
+    const t = LockTable.create('SUPERSEDED', ['Deploy']);
+    req(t, 'web-5');
+    expect(req(t, 'web-4')).toEqual([supersede('web-4', 'web-5')]);
+    expect(t.view('Deploy')).toMatchObject({ lockedBy: 'web-5', inbound: [] });
+  });
+
+  it('in QUEUED mode, still queues an older first arrival (only a retry is refused)', () => {
+    const t = LockTable.create('QUEUED', ['Deploy']);
+    req(t, 'web-5');
+    expect(req(t, 'web-4')).toEqual([wait('web-4')]);
+  });
+
+  it('lets an older execution retry while no newer one has entered', () => {
+    const t = LockTable.create('QUEUED', ['Deploy']);
+    req(t, 'web-1');
+    t.leave('web-1', 'Deploy', 'Failed');
+    expect(t.request('web-1', 1, 'Deploy', AT, true)).toEqual([grant('web-1')]);
   });
 });
 
@@ -92,8 +155,38 @@ describe('QUEUED mode', () => {
     expect(req(t, 'web-1')).toEqual([grant('web-1')]);
     for (const id of ['web-2', 'web-3', 'web-4']) expect(req(t, id)).toEqual([wait(id)]);
     expect(t.leave('web-1', 'Deploy', 'Succeeded')).toEqual([grant('web-2')]);
-    expect(t.leave('web-2', 'Deploy', 'Failed')).toEqual([grant('web-3')]);
+    expect(t.leave('web-2', 'Deploy', 'Failed')).toEqual([
+      { type: 'overtake', executionId: 'web-2', stage: 'Deploy', by: 'web-3' },
+      grant('web-3'),
+    ]);
     expect(t.view('Deploy').inbound.map((w) => w.executionId)).toEqual(['web-4']);
+  });
+
+  it('admits the first stage in the order numbers were given, whichever execution asks first', () => {
+    const t = LockTable.create('QUEUED', ['Deploy']);
+    for (const id of ['web-1', 'web-2', 'web-3']) t.reserve(id, n(id), 'Deploy', AT);
+    expect(req(t, 'web-3')).toEqual([wait('web-3')]);
+    expect(req(t, 'web-2')).toEqual([wait('web-2')]);
+    expect(req(t, 'web-1')).toEqual([grant('web-1')]);
+    expect(t.leave('web-1', 'Deploy', 'Succeeded')).toEqual([grant('web-2')]);
+    expect(t.leave('web-2', 'Deploy', 'Succeeded')).toEqual([grant('web-3')]);
+  });
+
+  it('lets the watcher see a kept place only once its execution had time to start', () => {
+    const t = LockTable.create('QUEUED', ['Deploy']);
+    t.reserve('web-1', 1, 'Deploy', AT);
+    expect(t.watched(AT)).toEqual([]);
+    expect(t.watched('2026-11-22T10:00:31.000Z')).toEqual(['web-1']);
+    // It never started: withdrawn, the next one enters.
+    t.reserve('web-2', 2, 'Deploy', AT);
+    req(t, 'web-2');
+    expect(t.withdraw('web-1')).toEqual([grant('web-2')]);
+  });
+
+  it('keeps no place in SUPERSEDED mode', () => {
+    const t = LockTable.create('SUPERSEDED', ['Deploy']);
+    t.reserve('web-1', 1, 'Deploy', AT);
+    expect(t.view('Deploy').inbound).toEqual([]);
   });
 
   it('keeps a queue per stage', () => {

@@ -11,7 +11,7 @@
  */
 import type { WebClient } from '@slack/web-api';
 import { WebAPIPlatformError } from '@slack/web-api';
-import type { AnnotationStore } from '../../annotations.js';
+import type { AnnotationRepository } from '../../store/store.js';
 import type { User } from '../../config.js';
 import type { WaitingAction } from '../../shared/chat-text.js';
 import { escapeMrkdwn, statusText, waitingActions } from '../../shared/chat-text.js';
@@ -43,7 +43,7 @@ export interface SlackEventEnvelope {
 export interface ChatOpsDeps {
   paso: Paso;
   slack: WebClient;
-  annotations: AnnotationStore;
+  annotations: AnnotationRepository;
   users: readonly User[];
   publicUrl: string;
 }
@@ -162,7 +162,7 @@ export class ChatOps {
     if (verb === 'approve' || verb === 'reject') {
       const { step, comment } = pick(view, 'approval', rest, verb);
       const after = await paso.approve(id, { stage: step.stage, action: step.name, decision: verb, comment }, actor);
-      const more = waitingActions(after, 'approval').some((a) => a.stage === step.stage && a.name === step.name);
+      const more = after.waitingFor === 'approval';
       return `${verb === 'approve' ? 'approved' : 'rejected'} *${step.stage} › ${step.name}*${more ? '; it waits for more approvals' : ''}.`;
     }
     if (verb === 'resume') {

@@ -1,17 +1,17 @@
 /** `/executions/:id`: reading an execution and its actions' logs. */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { Router } from 'express';
-import { actionLogPath } from '../../data-dir.js';
+import { Router, type Response } from 'express';
+import { actionLogKey } from '../../data-dir.js';
 import { currentUser, requireRole } from '../auth.js';
 import type { Paso } from '../paso.js';
 import { HttpProblem } from '../problem.js';
 import {
   annotationBody,
+  annotationFileParams,
   approvalBody,
   attachmentFields,
   executionParams,
   logParams,
+  logQuery,
   resumeBody,
   retryBody,
   stopBody,
@@ -19,7 +19,9 @@ import {
   trapBody,
 } from '../schemas.js';
 import type { Annotation } from '../../annotations.js';
-import { AnnotationStore } from '../../annotations.js';
+import type { LogStore, OpenAttachment, PasoStore } from '../../store/store.js';
+import { parseExecutionId } from '../../shared/execution.js';
+import type { ExecutionView } from '../../shared/execution-view.js';
 import { timeline } from '../timeline.js';
 import multer from 'multer';
 import { parse } from '../validate.js';
@@ -27,9 +29,9 @@ import { parse } from '../validate.js';
 /** The largest file one annotation may attach. */
 export const ATTACHMENT_LIMIT_BYTES = 10 * 1024 * 1024;
 
-export function executionsRouter(paso: Paso, dataDir: string): Router {
+export function executionsRouter(paso: Paso, store: PasoStore): Router {
   const router = Router();
-  const annotations = new AnnotationStore(dataDir);
+  const { annotations, logs } = store;
   const upload = multer({
     storage: multer.memoryStorage(),
     limits: { fileSize: ATTACHMENT_LIMIT_BYTES, files: 1, fields: 5 },
@@ -47,6 +49,8 @@ export function executionsRouter(paso: Paso, dataDir: string): Router {
 
   router.post('/:id/annotations', requireRole('operator'), async (req, res) => {
     const { id } = parse(executionParams, req.params, 'params');
+    // Before reading an upload: no execution can have this id.
+    if (!parseExecutionId(id)) throw new HttpProblem(404, `no execution "${id}"`);
     const by = currentUser(req).name;
     let annotation: Annotation;
     if (req.is('multipart/form-data')) {
@@ -78,13 +82,11 @@ export function executionsRouter(paso: Paso, dataDir: string): Router {
     res.json((await annotations.list(id)).map((a) => present(id, a)));
   });
 
-  router.get('/:id/annotations/:annotationId/file', requireRole('viewer'), async (req, res) => {
-    const { id } = parse(executionParams, req.params, 'params');
-    const found = await annotations.file(id, String(req.params.annotationId));
+  router.get('/:id/annotations/:annotationId/file', requireRole('viewer'), async (req, res, next) => {
+    const params = annotationFileParams.safeParse(req.params);
+    const found = params.success ? await annotations.openFile(params.data.id, params.data.annotationId) : null;
     if (!found) throw new HttpProblem(404, 'no such attachment');
-    const { file } = found.annotation;
-    res.type(file!.contentType).set('Content-Length', String(file!.size)).attachment(file!.name);
-    found.stream.pipe(res);
+    sendAttachment(found, res, next);
   });
 
   router.get('/:id/timeline', requireRole('viewer'), async (req, res) => {
@@ -139,7 +141,10 @@ export function executionsRouter(paso: Paso, dataDir: string): Router {
   });
 
   router.get('/:id/logs/:stage/:action', requireRole('viewer'), async (req, res) => {
-    const { id, stage, action } = parse(logParams, req.params, 'params');
+    const params = logParams.safeParse(req.params);
+    // These name a file: anything Paso cannot have written is simply not there.
+    if (!params.success) throw new HttpProblem(404, 'no such log');
+    const { id, stage, action } = params.data;
     const view = await paso.getExecution(id);
     const s = view.stages.find((x) => x.name === stage);
     if (!s) throw new HttpProblem(404, `execution ${id} has no stage "${stage}"`);
@@ -148,15 +153,91 @@ export function executionsRouter(paso: Paso, dataDir: string): Router {
     if (!s.actions.some((a) => a.name === action || a.name === base)) {
       throw new HttpProblem(404, `stage "${stage}" has no action "${action}"`);
     }
-    const file = actionLogPath(dataDir, id, stage, action);
-    const size = await stat(file).then(
-      (st) => st.size,
-      () => 0, // nothing written yet: the action has not started, or writes no output
-    );
-    res.type('text/plain; charset=utf-8').set('Content-Length', String(size));
-    if (size === 0) return res.end();
-    createReadStream(file, { start: 0, end: size - 1 }).pipe(res);
+    const key = actionLogKey(id, stage, action);
+    const { follow } = parse(logQuery, req.query, 'query');
+    const writing = async () => stillWriting(await paso.getExecution(id), stage, action);
+    await sendLog(logs, key, res, follow === 'true' ? writing : null);
   });
 
   return router;
+}
+
+/** How often a followed log is read for new output and its action checked for its end. */
+const FOLLOW_INTERVAL_MS = 500;
+const READ_BYTES = 256 * 1024;
+
+/**
+ * Sends a log (`text/plain`). Followed (`writing` given): chunked, as it grows, until `writing()` says its
+ * action has ended; then what was written until then, and the end. A client that goes away stops it.
+ */
+async function sendLog(
+  logs: LogStore,
+  key: string,
+  res: Response,
+  writing: (() => Promise<boolean>) | null,
+): Promise<void> {
+  res.type('text/plain; charset=utf-8').set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+  let closed = false;
+  res.on('close', () => (closed = true));
+  let offset = 0;
+  const sendNew = async () => {
+    for (;;) {
+      const chunk = await logs.read(key, offset, READ_BYTES);
+      if (chunk.length === 0 || closed) return;
+      offset += chunk.length;
+      if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+    }
+  };
+  if (!writing) {
+    await sendNew();
+    res.end();
+    return;
+  }
+  res.flushHeaders();
+  while (!closed) {
+    // Asked before reading, so that what the action wrote before it ended is always sent.
+    const more = await writing().catch(() => true);
+    await sendNew();
+    if (!more || closed) break;
+    await new Promise((r) => setTimeout(r, FOLLOW_INTERVAL_MS));
+  }
+  res.end();
+}
+
+/** Whether a log may still grow: its action (or its rollback) runs, or has not run yet in a running execution. */
+function stillWriting(view: ExecutionView, stage: string, action: string): boolean {
+  if (action.endsWith('.rollback')) {
+    const step = view.rollback?.steps.find((s) => s.stage === stage && `${s.action}.rollback` === action);
+    if (step) return step.status === 'InProgress';
+  } else {
+    const status = view.stages.find((s) => s.name === stage)?.actions.find((a) => a.name === action)?.status;
+    if (status) return status === 'InProgress';
+  }
+  return view.status === 'InProgress' || view.status === 'Stopping';
+}
+
+/** A well-formed media type: what the uploader declared is sent only if it is one. */
+const MEDIA_TYPE = /^[\w.+-]+\/[\w.+-]+(\s*;\s*[\w.+-]+=(?:[\w.+-]+|"[^"\\\r\n]*"))*$/;
+
+/**
+ * Streams an attachment as a download the browser does not sniff. A read error before any byte is sent
+ * answers 404; after, the response is cut short. Either way the process carries on.
+ */
+function sendAttachment({ annotation, size, stream }: OpenAttachment, res: Response, next: (err: unknown) => void) {
+  const { file } = annotation;
+  // `attachment` types the response by the name's extension; a well-formed declared type overrides it.
+  res
+    .attachment(typeof file.name === 'string' ? file.name : 'attachment')
+    .set({ 'Content-Length': String(size), 'X-Content-Type-Options': 'nosniff' });
+  if (typeof file.contentType === 'string' && MEDIA_TYPE.test(file.contentType)) res.type(file.contentType);
+  stream.on('error', (err) => {
+    if (res.headersSent) {
+      res.destroy(err);
+    } else {
+      res.removeHeader('Content-Disposition');
+      next(new HttpProblem(404, 'no such attachment'));
+    }
+  });
+  res.on('close', () => stream.destroy());
+  stream.pipe(res);
 }

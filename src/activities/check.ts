@@ -1,0 +1,41 @@
+/**
+ * One CHECK command as an activity: the script runs through {@link runScript} with the pipeline's variables,
+ * in a directory of its own under `$PASO_DATA_DIR/checks/<pipeline>/`, heartbeating; killed with its process
+ * group on timeout or cancellation. A failing check is a result (`Failed`, with the end of its output).
+ */
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { runScript } from '../process-runner.js';
+import type { CheckResult } from '../shared/check.js';
+import type { CommandAction, Variables } from '../shared/definition.js';
+import type { CommandDeps } from './command.js';
+
+export interface RunCheckInput {
+  pipeline: string;
+  check: CommandAction;
+  variables: Variables;
+}
+
+export async function runCheck(deps: CommandDeps, input: RunCheckInput): Promise<CheckResult> {
+  const ctx = Context.current();
+  // The check workflow's id ends with the request's own id: one directory per trigger request.
+  const request = ctx.info.workflowExecution?.workflowId.split(':').at(-1) ?? 'unknown';
+  const dir = path.join(deps.dataDir, 'checks', input.pipeline, request);
+  const result = await runScript({
+    script: input.check.run,
+    variables: input.variables,
+    env: { PASO_PIPELINE: input.pipeline, PASO_CHECK: input.check.name },
+    cwd: dir,
+    logPath: path.join(dir, `${input.check.name}.log`),
+    label: `check, attempt ${ctx.info.attempt}`,
+    timeoutSeconds: input.check.timeoutSeconds,
+    killGraceMs: deps.killGraceMs,
+    logLimitBytes: deps.logLimitBytes,
+    signal: ctx.cancellationSignal,
+    onTick: () => ctx.heartbeat(),
+    tickMs: deps.heartbeatMs,
+  });
+  if (result.killedFor === 'abort') throw ctx.cancellationSignal.reason;
+  const output = result.ok ? result.outputTail : `${result.outputTail}\n(${result.description})`.trim();
+  return { name: input.check.name, status: result.ok ? 'Succeeded' : 'Failed', output };
+}

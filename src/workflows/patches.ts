@@ -1,0 +1,27 @@
+/**
+ * Every behaviour change of Paso's workflows since executions started running in production, as Temporal
+ * patch ids. Executions wait for days, so a worker running new code replays histories written by old code:
+ * each changed command sequence is guarded by `patched(id)`, which is false while replaying a history
+ * written before the change and true from then on (see README, "Upgrading Paso"). Once no execution older
+ * than a change can still be running, its `patched()` becomes `deprecatePatch()`, then goes.
+ */
+export const PATCHES = {
+  /** A failed stage keeps its lock until its rollback has run (before: it was given back first). */
+  rollbackHoldsStage: 'paso-rollback-holds-stage',
+  /** A trap's `retry` decided while the execution is stopping does not start the command again. */
+  noRetryWhileStopping: 'paso-no-retry-while-stopping',
+  /** Coordinator: overtaking in QUEUED mode, and no older revision entering a stage after a newer one. */
+  lockRules: 'paso-lock-rules-2',
+  /** Coordinator: a run started afresh recovers its pipeline from Temporal before it decides anything. */
+  recovery: 'paso-coordinator-recovery',
+  /** Coordinator: puts and deletes run one at a time; a put's schedules are in place before it goes live. */
+  schedulesFirst: 'paso-schedules-first',
+  /** A cancelled group waits for all its actions to end before the lock is given back. */
+  settleGroups: 'paso-settle-groups',
+  /**
+   * Executions: commands run in the workspace of the worker that ran the first one; Temporal never retries a
+   * command; a lost worker fails the action or reruns it (`onWorkerLoss`); the heartbeat timeout comes from
+   * the execution's input.
+   */
+  workerLoss: 'paso-worker-loss',
+} as const;
