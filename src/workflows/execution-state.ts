@@ -141,6 +141,8 @@ export class ExecutionState {
       error: null,
       exitCode: null,
       outputTail: null,
+      waitingFor: null, // a trap retried: nobody is asked anything while the command runs again
+      request: null,
     });
   }
 

@@ -235,6 +235,31 @@ describe('traps', () => {
     expect((await decide(id, 'retry')).status).toBe(409);
   });
 
+  it('while a retried command runs, show it running and waiting for nobody, and refuse decisions', async () => {
+    const name = uniqueName('trap-rerun');
+    const dir = tmp();
+    // Fails until `fixed` exists; then runs until `go` exists.
+    const run = `test -e ${dir}/fixed || exit 1; while [ ! -e ${dir}/go ]; do sleep 0.1; done`;
+    await api.pipeline({
+      name,
+      stages: [{ name: 'Deploy', actions: [{ name: 'check', type: 'command', run, onError: 'trap' }] }],
+    });
+    const id = await api.trigger(name);
+    await waitingFor(id, 'Deploy', 'check', 'trap');
+    writeFileSync(`${dir}/fixed`, '');
+    expect((await decide(id, 'retry')).status).toBe(200);
+    await expect.poll(async () => action(await api.execution(id), 'Deploy', 'check').attempt).toBe(2);
+    expect(action(await api.execution(id), 'Deploy', 'check')).toMatchObject({
+      status: 'InProgress',
+      waitingFor: null,
+      request: null,
+      error: null,
+    });
+    expect((await decide(id, 'skip')).status).toBe(409);
+    writeFileSync(`${dir}/go`, '');
+    expect(action(await api.waitFor(id), 'Deploy', 'check')).toMatchObject({ status: 'Succeeded', attempt: 2 });
+  });
+
   it('skip marks the action Skipped and goes on', async () => {
     const name = uniqueName('trap-skip');
     await api.pipeline(trapPipeline(name, tmp()));
