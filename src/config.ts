@@ -135,7 +135,7 @@ export class ConfigError extends Error {
 }
 
 /** Development users for the embedded default only: never used when a config file or a real cluster is. */
-const DEV_USERS = [
+export const DEV_USERS = [
   { name: 'alice', token: 'dev-alice-token', roles: ['admin'] as Role[], groups: ['release-managers'] },
   { name: 'bob', token: 'dev-bob-token', roles: ['operator'] as Role[], groups: ['release-managers'] },
   { name: 'carol', token: 'dev-carol-token', roles: ['viewer'] as Role[], groups: [] },

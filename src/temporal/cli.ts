@@ -23,7 +23,7 @@ export class TemporalCliError extends Error {
   override name = 'TemporalCliError';
 }
 
-function isExecutable(file: string): boolean {
+export function isExecutable(file: string): boolean {
   try {
     accessSync(file, constants.X_OK);
     return true;
@@ -66,8 +66,7 @@ export async function resolveTemporalCli(options: ResolveOptions = {}): Promise<
   const own = path.join(binDir, 'temporal');
   if (isExecutable(own)) return own;
 
-  const fallback = options.goFallback === undefined ? '/usr/local/go/bin/go' : options.goFallback;
-  const go = onPath('go', env) ?? (fallback && isExecutable(fallback) ? fallback : undefined);
+  const go = findGo(env, options.goFallback === undefined ? '/usr/local/go/bin/go' : options.goFallback);
   if (!go) {
     throw new TemporalCliError(
       'The Temporal CLI was not found and Go is not installed to build it. Either install Go (https://go.dev/dl/) ' +
@@ -81,22 +80,62 @@ export async function resolveTemporalCli(options: ResolveOptions = {}): Promise<
 
 /** Builds into a private folder and renames into place, so a concurrent or interrupted build never leaves half a binary. */
 async function buildCli(go: string, binDir: string, env: NodeJS.ProcessEnv, log: (line: string) => void) {
-  const staging = path.join(binDir, `.build-${process.pid}`);
-  mkdirSync(staging, { recursive: true });
-  log(`Building the Temporal CLI v${TEMPORAL_CLI_VERSION} with ${go} (first time only, a few minutes)...`);
-  const started = Date.now();
   try {
-    await execa(go, ['install', '-ldflags', VERSION_LDFLAG, `${CLI_PACKAGE}@v${TEMPORAL_CLI_VERSION}`], {
-      env: { ...env, GOBIN: staging, GOFLAGS: env.GOFLAGS ?? '-buildvcs=false' },
+    await goInstall(go, {
+      pkg: `${CLI_PACKAGE}@v${TEMPORAL_CLI_VERSION}`,
+      ldflags: VERSION_LDFLAG,
+      builds: 'temporal',
+      binDir,
+      as: 'temporal',
+      env,
+      log,
+      what: `the Temporal CLI v${TEMPORAL_CLI_VERSION}`,
+    });
+  } catch (err) {
+    throw new TemporalCliError(`building the Temporal CLI failed: ${(err as Error).message}`);
+  }
+}
+
+export interface GoInstall {
+  /** `module/path/cmd@version`. */
+  pkg: string;
+  ldflags?: string;
+  /** The binary `go install` writes (the package's last path element). */
+  builds: string;
+  /** Its name in `binDir`. */
+  as: string;
+  binDir: string;
+  env: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+  what: string;
+}
+
+/**
+ * `go install` of a pinned version into a private folder, then a rename into `binDir`: a concurrent or
+ * interrupted build never leaves half a binary, and two packages whose binaries share a name never collide.
+ */
+export async function goInstall(go: string, o: GoInstall): Promise<string> {
+  const staging = path.join(o.binDir, `.build-${process.pid}-${o.as}`);
+  mkdirSync(staging, { recursive: true });
+  o.log(`Building ${o.what} with ${go} (first time only, a few minutes)...`);
+  const started = Date.now();
+  const target = path.join(o.binDir, o.as);
+  try {
+    await execa(go, ['install', ...(o.ldflags ? ['-ldflags', o.ldflags] : []), o.pkg], {
+      env: { ...o.env, GOBIN: staging, GOFLAGS: o.env.GOFLAGS ?? '-buildvcs=false' },
       stdout: 'ignore',
       stderr: ['pipe', 'inherit'],
     });
-    const target = path.join(binDir, 'temporal');
-    if (!existsSync(target)) renameSync(path.join(staging, 'temporal'), target);
-  } catch (err) {
-    throw new TemporalCliError(`building the Temporal CLI failed: ${(err as Error).message}`);
+    if (!existsSync(target)) renameSync(path.join(staging, o.builds), target);
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
-  log(`Temporal CLI built in ${Math.round((Date.now() - started) / 1000)}s: ${path.join(binDir, 'temporal')}`);
+  o.log(`${o.what} built in ${Math.round((Date.now() - started) / 1000)}s: ${target}`);
+  return target;
 }
+
+/** Go from PATH, or from where its tarball usually goes; undefined when there is none. */
+export function findGo(env: NodeJS.ProcessEnv, fallback: string | null = '/usr/local/go/bin/go'): string | undefined {
+  return onPath('go', env) ?? (fallback && isExecutable(fallback) ? fallback : undefined);
+}
+

@@ -8,6 +8,7 @@ export interface Reply<T = unknown> {
   contentType: string;
   body: T;
   text: string;
+  headers: Headers;
 }
 
 export class Api {
@@ -37,7 +38,7 @@ export class Api {
     const text = await res.text();
     const contentType = res.headers.get('content-type') ?? '';
     const parsed = contentType.includes('json') && text ? (JSON.parse(text) as T) : (text as T);
-    return { status: res.status, contentType, body: parsed, text };
+    return { status: res.status, contentType, body: parsed, text, headers: res.headers };
   }
 
   get<T = unknown>(path: string) {

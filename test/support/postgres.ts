@@ -16,10 +16,27 @@ export interface TestDatabase {
   stop(): Promise<void>;
 }
 
+/** A PostgreSQL server the caller may create databases on: `url` names its `postgres` database. */
+export interface DatabaseServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
 export async function testDatabase(name = `paso_test_${process.pid}_${Date.now()}`): Promise<TestDatabase> {
+  const server = await databaseServer();
+  try {
+    return await databaseOn(server.url, name, () => server.stop());
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+}
+
+/** `PASO_TEST_DATABASE_URL` (left running), or a throwaway server removed by `stop()`. */
+export async function databaseServer(): Promise<DatabaseServer> {
   const given = process.env.PASO_TEST_DATABASE_URL;
-  if (given) return databaseOn(given, name, () => Promise.resolve());
-  return throwawayServer(name);
+  if (given) return { url: given, stop: () => Promise.resolve() };
+  return throwawayServer();
 }
 
 async function databaseOn(serverUrl: string, name: string, after: () => Promise<void>): Promise<TestDatabase> {
@@ -53,7 +70,7 @@ function binary(name: string): string {
   );
 }
 
-async function throwawayServer(name: string): Promise<TestDatabase> {
+async function throwawayServer(): Promise<DatabaseServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'paso-pg-'));
   const data = path.join(dir, 'data');
   const port = await freePort();
@@ -74,7 +91,7 @@ async function throwawayServer(name: string): Promise<TestDatabase> {
     path.join(dir, 'server.log'),
     '-w',
     '-o',
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300`,
     'start',
   ]);
   const stopServer = () => {
@@ -85,12 +102,7 @@ async function throwawayServer(name: string): Promise<TestDatabase> {
     }
     return Promise.resolve();
   };
-  try {
-    return await databaseOn(`postgres://postgres@127.0.0.1:${port}/postgres`, name, stopServer);
-  } catch (err) {
-    await stopServer();
-    throw err;
-  }
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop: stopServer };
 }
 
 function userIds(user: string): { uid: number; gid: number } {

@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION } from '../../scripts/cluster/temporal-server.js';
 import { ENV_VARIABLES } from '../../src/config.js';
 
 interface Service {
   image?: string;
+  depends_on?: string[] | Record<string, { condition: string }>;
   build?: string;
   command?: string[];
   environment?: Record<string, string>;
@@ -15,7 +17,7 @@ interface Service {
 }
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const compose = YAML.parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')) as {
+const compose = YAML.parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
   services: Record<string, Service>;
 };
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
@@ -24,9 +26,21 @@ describe('docker-compose.yml', () => {
   const s = compose.services;
 
   it('has the production topology', () => {
-    expect(Object.keys(s).sort()).toEqual(['gateway', 'postgresql', 'temporal', 'temporal-ui', 'worker']);
-    expect(s.temporal!.image).toMatch(/^temporalio\/auto-setup:1\.29/);
+    expect(Object.keys(s).sort()).toEqual([
+      'gateway',
+      'postgresql',
+      'temporal',
+      'temporal-namespace',
+      'temporal-schema',
+      'temporal-ui',
+      'worker',
+    ]);
+    // The server image (not the deprecated auto-setup one), at the version `npm run cluster` builds and tests.
+    expect(s.temporal!.image).toBe(`temporalio/server:${TEMPORAL_SERVER_VERSION}`);
+    expect(s['temporal-schema']!.image).toBe(`temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}`);
+    expect(s['temporal-ui']!.image).toBe(`temporalio/ui:${TEMPORAL_UI_VERSION}`);
     expect(s.temporal!.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql' });
+    expect(s.temporal!.depends_on).toEqual({ 'temporal-schema': { condition: 'service_completed_successfully' } });
     expect(s['temporal-ui']!.environment!.TEMPORAL_ADDRESS).toBe('temporal:7233');
     expect(s.worker!.deploy!.replicas).toBeGreaterThanOrEqual(2);
   });
@@ -44,9 +58,11 @@ describe('docker-compose.yml', () => {
       expect(env.TEMPORAL_ADDRESS).toBe('temporal:7233');
       // With TEMPORAL_ADDRESS set, the gateway refuses the built-in dev users: a config file is required.
       expect(env.PASO_CONFIG).toBeTruthy();
-      expect(s[name]!.volumes).toContain(`./paso.config.yaml:${env.PASO_CONFIG}:ro`);
-      expect(s[name]!.volumes).toContain(`paso-data:${env.PASO_DATA_DIR}`);
+      expect(s[name]!.volumes).toEqual([`./paso.config.yaml:${env.PASO_CONFIG}:ro`]); // no shared volume
+      expect(env.PASO_DATABASE_URL).toMatch(/^postgres:\/\/\w+:\w+@postgresql:5432\/\w+$/);
+      expect(s[name]!.depends_on).toEqual({ 'temporal-namespace': { condition: 'service_completed_successfully' } });
     }
+    expect(s.worker!.environment!.PASO_DATABASE_URL).toBe(s.gateway!.environment!.PASO_DATABASE_URL);
     expect(s.worker!.environment!.PASO_TASK_QUEUE).toBe(s.gateway!.environment!.PASO_TASK_QUEUE);
     expect(s.gateway!.environment!.PASO_HOST).toBe('0.0.0.0');
     expect(s.gateway!.ports).toContain(`${s.gateway!.environment!.PASO_PORT}:${s.gateway!.environment!.PASO_PORT}`);
