@@ -138,4 +138,3 @@ export async function goInstall(go: string, o: GoInstall): Promise<string> {
 export function findGo(env: NodeJS.ProcessEnv, fallback: string | null = '/usr/local/go/bin/go'): string | undefined {
   return onPath('go', env) ?? (fallback && isExecutable(fallback) ? fallback : undefined);
 }
-
