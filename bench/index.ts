@@ -2,21 +2,27 @@
  * `npm run bench`: Paso's figures on one Temporal dev server, in one run, next to plain Temporal doing
  * the same work. Starts its own dev server (free ports, temporary files), a Paso worker and gateway in this
  * process, and a worker for the baselines. Prints the figures; asserts nothing.
+ * `npm run bench -- --cluster` measures the same figures a second time on the cluster of `npm run cluster`
+ * (a full Temporal server on PostgreSQL, two worker processes, two gateway processes) and prints both side
+ * by side.
  *
  *  1. trigger → first action running (sequential executions, median of BENCH_RUNS)
  *  2. QUEUED stage hand-off: execution N's action ends → N+1's action starts in the same stage, next to a
  *     chain of bare workflows where each signals the next after its activity (the bare round trip)
  *  3. PARALLEL throughput of a 3-stage no-op pipeline, next to a bare workflow running the same 3 activities
  *  4. history events per execution and per stage, coordinator events per hand-off
+ *  5. 1,000 triggers of one QUEUED pipeline at once, spread over the gateways: accepted/s, latency, errors
  */
 import { fileStore } from '../src/store/files.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../src/activities/index.js';
 import { coordinatorWorkflowId } from '../src/shared/temporal.js';
+import { startCluster } from '../scripts/cluster/topology.js';
 import { benchPaso, benchServer, pct, runBench, sleep } from './support.js';
 import type { PipelineDefinitionInput } from '../src/shared/definition.js';
 import type { bareChain, bareThree } from './bare-workflows.js';
@@ -24,7 +30,9 @@ import type { bareChain, bareThree } from './bare-workflows.js';
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const HANDOFFS = Number(process.env.BENCH_HANDOFFS ?? 100);
 const THROUGHPUT_N = Number(process.env.BENCH_EXECUTIONS ?? 100);
+const TRIGGERS = Number(process.env.BENCH_TRIGGERS ?? 1000);
 const TOKEN = 'bench-admin-token';
+const USERS = { users: [{ name: 'bench', token: TOKEN, roles: ['admin'] }] };
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -45,12 +53,59 @@ function handoffs(file: string, order: string[]): number[] {
   return gaps;
 }
 
-async function main() {
-  const { work, server } = await benchServer('bench');
-  const paso = await benchPaso(server, work, 'bench', { users: [{ name: 'bench', token: TOKEN, roles: ['admin'] }] });
-  const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+/** Where the figures are taken: a Temporal server, Paso's gateways on it, and its task queue. */
+interface Target {
+  label: string;
+  address: string;
+  gateways: string[];
+  work: string;
+  stop(): Promise<void>;
+}
 
-  const bareConnection = await NativeConnection.connect({ address: server.address });
+async function devServerTarget(): Promise<Target> {
+  const { work, server } = await benchServer('bench');
+  const paso = await benchPaso(server, work, 'bench', USERS);
+  return {
+    label: 'dev server',
+    address: server.address,
+    gateways: [paso.base],
+    work,
+    async stop() {
+      await paso.stop();
+      await server.stop();
+    },
+  };
+}
+
+async function clusterTarget(): Promise<Target> {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'paso-bench-cluster-'));
+  const cluster = await startCluster({ dir: work, config: USERS, taskQueue: 'bench', log: () => undefined });
+  return {
+    label: 'cluster',
+    address: cluster.temporal.address,
+    gateways: cluster.gateways.map((g) => g.url),
+    work,
+    stop: () => cluster.stop(),
+  };
+}
+
+interface Figures {
+  latencies: number[];
+  pasoGaps: number[];
+  bareGaps: number[];
+  pasoRate: number;
+  bareRate: number;
+  parallelEvents: number;
+  queuedEvents: number;
+  coordinatorPerHandoff: number;
+  triggers: { seconds: number; latencies: number[]; retried: number; errors: string[] };
+}
+
+async function measure(target: Target): Promise<Figures> {
+  const { work } = target;
+  const client = new Client({ connection: await Connection.connect({ address: target.address }) });
+
+  const bareConnection = await NativeConnection.connect({ address: target.address });
   const bareWorker = await Worker.create({
     connection: bareConnection,
     taskQueue: 'bench-bare',
@@ -74,7 +129,7 @@ async function main() {
   });
   const bareRunning = bareWorker.run();
 
-  const { base } = paso;
+  const base = target.gateways[0]!;
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
   const put = async (definition: PipelineDefinitionInput) => {
     const r = await fetch(`${base}/pipelines/${definition.name}`, {
@@ -179,35 +234,122 @@ async function main() {
     coordinatorEvents += history.events!.length;
   }
 
-  const ms = (v: number) => `${v.toFixed(0)} ms`;
-  const p50 = pct(pasoGaps, 50);
-  const bareP50 = pct(bareGaps, 50);
-  console.log('\nPaso benchmark (one dev server, this machine)\n');
-  console.log(`trigger → first action running, ${RUNS} sequential executions`);
-  console.log(`  median ${ms(pct(latencies, 50))}  p90 ${ms(pct(latencies, 90))}  max ${ms(Math.max(...latencies))}`);
-  console.log(`\nstage hand-off, QUEUED, ${pasoGaps.length} hand-offs (action end → next execution's action start)`);
-  console.log(`  Paso        p50 ${ms(p50)}  p99 ${ms(pct(pasoGaps, 99))}`);
-  console.log(
-    `  bare chain  p50 ${ms(bareP50)}  p99 ${ms(pct(bareGaps, 99))}   (activity end → signal → next activity start)`,
+  // ---- 5. 1,000 triggers at once into one pipeline, over every gateway ----
+  await put({
+    name: 'burst',
+    executionMode: 'QUEUED',
+    stages: [{ name: 'S', actions: [{ name: 'a', type: 'command', run: 'true' }] }],
+  });
+  const triggerLatencies: number[] = [];
+  const errors: string[] = [];
+  let retried = 0;
+  t = Date.now();
+  await Promise.all(
+    Array.from({ length: TRIGGERS }, async (_, i) => {
+      const gateway = target.gateways[i % target.gateways.length]!;
+      const started = Date.now();
+      for (;;) {
+        const r = await fetch(`${gateway}/pipelines/burst/executions`, { method: 'POST', headers, body: '{}' }).catch(
+          (err: Error) => err,
+        );
+        if (r instanceof Error || (r.status !== 201 && r.status !== 503)) {
+          errors.push(r instanceof Error ? r.message : `${r.status} ${await r.text()}`);
+          return;
+        }
+        if (r.status === 201) {
+          await r.arrayBuffer();
+          triggerLatencies.push(Date.now() - started);
+          return;
+        }
+        retried++;
+        await r.arrayBuffer();
+        await sleep(Number(r.headers.get('retry-after') ?? 1) * 1000);
+      }
+    }),
   );
-  console.log(`  ratio p50   ${(p50 / bareP50).toFixed(2)}×   (target ≤ 2.5×)`);
-  console.log(`\nthroughput, ${THROUGHPUT_N} executions of 3 no-op stages started at once`);
-  console.log(`  Paso PARALLEL  ${pasoRate.toFixed(1)} executions/s (triggered over HTTP)`);
-  console.log(`  bare workflow  ${bareRate.toFixed(1)} workflows/s (started with the client)`);
-  console.log(`  ratio          ${(pasoRate / bareRate).toFixed(2)}×   (target ≥ 0.7×)`);
-  console.log(`\nhistory`);
-  console.log(
-    `  PARALLEL execution, 3 stages: ${parallelEvents.toFixed(0)} events (${(parallelEvents / 3).toFixed(1)} per stage)`,
-  );
-  console.log(`  QUEUED execution, 1 stage:    ${queuedEvents.toFixed(0)} events`);
-  console.log(`  coordinator per hand-off:     ${(coordinatorEvents / (HANDOFFS + 1)).toFixed(1)} events`);
+  const burstSeconds = (Date.now() - t) / 1000;
 
-  await paso.stop();
   bareWorker.shutdown();
   await bareRunning;
   await bareConnection.close();
   await client.connection.close();
-  await server.stop();
+  return {
+    latencies,
+    pasoGaps,
+    bareGaps,
+    pasoRate,
+    bareRate,
+    parallelEvents,
+    queuedEvents,
+    coordinatorPerHandoff: coordinatorEvents / (HANDOFFS + 1),
+    triggers: { seconds: burstSeconds, latencies: triggerLatencies, retried, errors },
+  };
+}
+
+function report(targets: Target[], figures: Figures[]): void {
+  const ms = (v: number) => `${v.toFixed(0)} ms`;
+  const rows: [string, (f: Figures) => string][] = [
+    [
+      `trigger → first action running, ${RUNS} sequential: median / p90`,
+      (f) => `${ms(pct(f.latencies, 50))} / ${ms(pct(f.latencies, 90))}`,
+    ],
+    [
+      `QUEUED hand-off, ${HANDOFFS} (action end → next action start): p50 / p99`,
+      (f) => `${ms(pct(f.pasoGaps, 50))} / ${ms(pct(f.pasoGaps, 99))}`,
+    ],
+    [
+      'bare chain (activity end → signal → next activity): p50 / p99',
+      (f) => `${ms(pct(f.bareGaps, 50))} / ${ms(pct(f.bareGaps, 99))}`,
+    ],
+    [
+      'hand-off ratio Paso / bare, p50 (target ≤ 2.5×)',
+      (f) => `${(pct(f.pasoGaps, 50) / pct(f.bareGaps, 50)).toFixed(2)}×`,
+    ],
+    [`PARALLEL, ${THROUGHPUT_N} × 3 no-op stages at once: executions/s`, (f) => f.pasoRate.toFixed(1)],
+    ['bare workflows doing the same: workflows/s', (f) => f.bareRate.toFixed(1)],
+    ['throughput ratio Paso / bare (target ≥ 0.7×)', (f) => `${(f.pasoRate / f.bareRate).toFixed(2)}×`],
+    [
+      'history: PARALLEL execution of 3 stages / QUEUED of 1',
+      (f) => `${f.parallelEvents.toFixed(0)} / ${f.queuedEvents.toFixed(0)} events`,
+    ],
+    ['coordinator events per hand-off', (f) => f.coordinatorPerHandoff.toFixed(1)],
+    [
+      `${TRIGGERS} triggers of one QUEUED pipeline at once: accepted/s`,
+      (f) => (f.triggers.latencies.length / f.triggers.seconds).toFixed(1),
+    ],
+    [
+      '  their latency (Retry-After waits included): p50 / p99',
+      (f) => `${ms(pct(f.triggers.latencies, 50))} / ${ms(pct(f.triggers.latencies, 99))}`,
+    ],
+    ['  answered 503 first (then retried) / errors', (f) => `${f.triggers.retried} / ${f.triggers.errors.length}`],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  console.log(`\nPaso benchmark (${targets.map((t) => `${t.label}: ${t.gateways.length} gateway(s)`).join('; ')})\n`);
+  console.log(`${''.padEnd(width)}  ${targets.map((t) => t.label.padEnd(22)).join('')}`);
+  for (const [label, value] of rows)
+    console.log(`${label.padEnd(width)}  ${figures.map((f) => value(f).padEnd(22)).join('')}`);
+  for (const [i, f] of figures.entries()) {
+    if (f.triggers.errors.length)
+      console.log(`\n${targets[i]!.label} trigger errors (first 5): ${f.triggers.errors.slice(0, 5).join('; ')}`);
+  }
+}
+
+async function main() {
+  const targets: Target[] = [];
+  const figures: Figures[] = [];
+  try {
+    for (const start of process.argv.includes('--cluster') ? [devServerTarget, clusterTarget] : [devServerTarget]) {
+      const target = await start();
+      targets.push(target);
+      try {
+        figures.push(await measure(target));
+      } finally {
+        await target.stop();
+      }
+    }
+  } finally {
+    if (figures.length) report(targets.slice(0, figures.length), figures);
+  }
 }
 
 runBench(main);
