@@ -5,9 +5,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { projectRoot } from '../../src/temporal/cli.js';
 import { freePort } from './ports.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
+// The project's root, whether this runs as `test/support/*.ts` (vitest) or `dist/test/support/*.js` (npm run cluster).
+const ROOT = projectRoot();
 export const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
 const GATEWAY = path.join(ROOT, 'dist', 'src', 'gateway.js');
 const WORKER = path.join(ROOT, 'dist', 'src', 'worker.js');
