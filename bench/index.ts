@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../src/activities/index.js';
+import { Secrets } from '../src/secrets.js';
 import { coordinatorWorkflowId } from '../src/shared/temporal.js';
 import { startCluster } from '../scripts/cluster/topology.js';
 import { benchPaso, benchServer, pct, runBench, sleep } from './support.js';
@@ -120,6 +121,7 @@ async function measure(target: Target): Promise<Figures> {
       workspaces: { dir: path.join(work, 'bare', 'workspaces'), taskQueue: 'bench-bare' },
       shutdownGraceSeconds: 25,
       store: fileStore(path.join(work, 'bare')),
+      secrets: new Secrets([]),
       taskQueue: 'bench-bare',
       pasoOptions: { notificationUrl: null, publicUrl: '', talkback: [] },
       watchIntervalMs: 3_000,

@@ -9,6 +9,7 @@ import { BlockList, isIP } from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { pipelineNameSchema, secretNameSchema, secretNamesSchema } from './shared/definition.js';
 import { DEFAULT_TASK_QUEUE } from './shared/temporal.js';
 import { toFieldErrors } from './shared/validation.js';
 
@@ -33,6 +34,23 @@ const userSchema = z
   })
   .strict()
   .refine((u) => (u.token === undefined) !== (u.tokenSha256 === undefined), 'give exactly one of token, tokenSha256');
+
+const secretSchema = z
+  .object({
+    name: secretNameSchema,
+    value: z.string().min(1).optional(),
+    file: z.string().min(1).optional(),
+    env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+      .optional(),
+    pipelines: z.array(pipelineNameSchema).min(1).optional(),
+  })
+  .strict()
+  .refine(
+    (s) => [s.value, s.file, s.env].filter((x) => x !== undefined).length === 1,
+    'give exactly one of value, file, env',
+  );
 
 const fileSchema = z
   .object({
@@ -64,6 +82,7 @@ const fileSchema = z
             allowed: principals,
             /** The command is killed (SIGTERM, then SIGKILL) after this long. */
             timeoutSeconds: z.number().int().positive().max(86_400).default(600),
+            secrets: secretNamesSchema.optional(),
           })
           .strict(),
       )
@@ -76,8 +95,32 @@ const fileSchema = z
           names.add(t.name);
         });
       }),
+    secrets: z
+      .array(secretSchema)
+      .default([])
+      .superRefine((items, ctx) => {
+        const names = new Set<string>();
+        items.forEach((s, i) => {
+          if (names.has(s.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: 'duplicate secret' });
+          names.add(s.name);
+        });
+      }),
   })
-  .strict();
+  .strict()
+  .superRefine((file, ctx) => {
+    const known = new Set(file.secrets.map((s) => s.name));
+    file.talkback.forEach((t, i) =>
+      t.secrets?.forEach((name, j) => {
+        if (!known.has(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['talkback', i, 'secrets', j],
+            message: `no secret "${name}" is configured`,
+          });
+        }
+      }),
+    );
+  });
 
 export interface User {
   name: string;
@@ -104,6 +147,8 @@ export interface PasoConfig {
   devUsers: readonly { name: string; token: string; roles: readonly Role[] }[] | null;
   slack: z.output<typeof fileSchema>['slack'];
   talkback: z.output<typeof fileSchema>['talkback'];
+  /** Secrets for commands: the worker reads their values when a command starts; the gateway only their names. */
+  secrets: z.output<typeof fileSchema>['secrets'];
   /** Where manual steps are announced (HTTP POST of a JSON document), if anywhere. */
   notificationUrl: string | null;
   /** The gateway's address as people reach it, for links in notifications. */
@@ -214,7 +259,9 @@ const envSchema = z.object({
 export const ENV_VARIABLES = Object.keys(envSchema.shape);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): PasoConfig {
-  const parsedEnv = envSchema.safeParse(env);
+  // An empty value is no value: container platforms and compose files commonly pass `NAME=` for "unset".
+  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsedEnv = envSchema.safeParse(given);
   if (!parsedEnv.success) throw new ConfigError(describe('environment', toFieldErrors(parsedEnv.error)));
   const e = parsedEnv.data;
 
@@ -245,6 +292,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       devUsers: DEV_USERS,
       slack: undefined,
       talkback: [],
+      secrets: [],
       notificationUrl: null,
       configFile: undefined,
     });
@@ -268,6 +316,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     devUsers: null,
     slack: parsed.data.slack,
     talkback: parsed.data.talkback,
+    secrets: parsed.data.secrets,
     notificationUrl: parsed.data.notifications?.url ?? null,
     configFile: file,
   });

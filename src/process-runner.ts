@@ -27,6 +27,11 @@ export interface ScriptRun {
   variables: Record<string, string>;
   /** Paso's own variables (`PASO_*`), set last. */
   env: Record<string, string>;
+  /**
+   * Secret values by name, given to the script as environment variables (their names were checked like
+   * variables' when configured); every value is masked in the log as the output streams.
+   */
+  secrets?: Record<string, string>;
   cwd: string;
   logPath: string;
   /** The first line written to the log for this run (e.g. the attempt). */
@@ -68,7 +73,8 @@ export async function runScript(run: ScriptRun): Promise<ScriptResult> {
     command = await supervise({
       script: run.script,
       cwd: run.cwd,
-      env: { ...allowed, ...inheritedEnv(), ...run.env },
+      env: { ...allowed, ...inheritedEnv(), ...run.secrets, ...run.env },
+      mask: Object.values(run.secrets ?? {}),
       killGraceMs: run.killGraceMs,
       logLimitBytes: run.logLimitBytes ?? LOG_LIMIT_BYTES,
       logFd: log.fd,
@@ -146,6 +152,7 @@ async function supervise(start: {
   killGraceMs: number;
   logLimitBytes: number;
   logFd: number;
+  mask: string[];
 }): Promise<Supervised> {
   if (!existsSync(SUPERVISOR)) throw new Error(`${SUPERVISOR} is missing: run \`npm run build\``);
   const supervisor = spawn(process.execPath, [SUPERVISOR], {
@@ -153,8 +160,9 @@ async function supervise(start: {
     stdio: ['pipe', 'pipe', start.logFd, start.logFd],
     detached: true, // not in the worker's process group: a Ctrl-C meant for the worker is the worker's to handle
   });
-  const { script, cwd, env, killGraceMs, logLimitBytes } = start;
-  const message = { script, cwd, env, killGraceMs, logLimitBytes };
+  const { script, cwd, env, killGraceMs, logLimitBytes, mask } = start;
+  // Secrets travel on this pipe, never in an argument or the supervisor's environment.
+  const message = { script, cwd, env, killGraceMs, logLimitBytes, mask };
   const stdin = supervisor.stdin!;
   const stdout = supervisor.stdout!;
   stdin.on('error', () => undefined); // it may be gone already

@@ -18,9 +18,15 @@ import { registerSearchAttributes } from './temporal/search-attributes.js';
 import { createPasoWorker } from './temporal/worker.js';
 import { sweepWorkspaces } from './workspace-sweeper.js';
 import { openStore } from './store/open.js';
+import { Secrets } from './secrets.js';
 
 export interface Running {
   stop(): Promise<void>;
+}
+
+/** The secrets of the config file; a relative `file` is read from the config file's folder. */
+function workerSecrets(config: PasoConfig): Secrets {
+  return new Secrets(config.secrets, process.env, config.configFile ? path.dirname(config.configFile) : process.cwd());
 }
 
 export async function startWorkerRole(config: PasoConfig, address: string): Promise<Running> {
@@ -44,6 +50,7 @@ export async function startWorkerRole(config: PasoConfig, address: string): Prom
     logLimitBytes: config.logLimitBytes,
     pasoOptions: config,
     slack: config.slack,
+    secrets: workerSecrets(config),
   });
   const running = worker.run();
   const sweeper = sweepWorkspaces({

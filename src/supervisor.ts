@@ -21,6 +21,7 @@
 import { spawn } from 'node:child_process';
 import { writeSync } from 'node:fs';
 import readline from 'node:readline';
+import { StreamMasker } from './mask.js';
 
 interface StartMessage {
   script: string;
@@ -28,6 +29,8 @@ interface StartMessage {
   env: Record<string, string>;
   killGraceMs: number;
   logLimitBytes: number;
+  /** Values to mask in the log (secrets), as `***`. */
+  mask?: string[];
 }
 
 /** How long the supervisor waits, after the command exits, for the rest of its output. */
@@ -56,8 +59,9 @@ function start(message: StartMessage, lines: readline.Interface): void {
     detached: true,
   });
   const output = child.stdout!;
+  const masker = new StreamMasker(message.mask ?? []);
   let written = 0;
-  output.on('data', (chunk: Buffer) => {
+  const write = (chunk: Buffer) => {
     const room = message.logLimitBytes - written;
     if (room <= 0) return;
     const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
@@ -69,11 +73,12 @@ function start(message: StartMessage, lines: readline.Interface): void {
         `\n=== output truncated: the log reached its limit of ${message.logLimitBytes} bytes; the rest was dropped\n`,
       );
     }
-  });
+  };
+  output.on('data', (chunk: Buffer) => write(masker.push(chunk)));
   const drained = new Promise<void>((resolve) => {
     output.once('end', resolve);
     output.once('error', () => resolve());
-  });
+  }).then(() => write(masker.flush()));
   let killing = false;
   const kill = (now: boolean) => {
     if (child.pid === undefined) return;

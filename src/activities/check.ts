@@ -9,6 +9,7 @@ import { runScript } from '../process-runner.js';
 import type { CheckResult } from '../shared/check.js';
 import type { CommandAction, Variables } from '../shared/definition.js';
 import type { CommandDeps } from './command.js';
+import { resolveSecrets } from './command.js';
 
 export interface RunCheckInput {
   pipeline: string;
@@ -21,9 +22,11 @@ export async function runCheck(deps: CommandDeps, input: RunCheckInput): Promise
   // The check workflow's id ends with the request's own id: one directory per trigger request.
   const request = ctx.info.workflowExecution?.workflowId.split(':').at(-1) ?? 'unknown';
   const dir = path.join(deps.dataDir, 'checks', input.pipeline, request);
+  const secrets = await resolveSecrets(deps, input.check.secrets, input.pipeline);
   const result = await runScript({
     script: input.check.run,
     variables: input.variables,
+    secrets,
     env: { PASO_PIPELINE: input.pipeline, PASO_CHECK: input.check.name },
     cwd: dir,
     logPath: path.join(dir, `${input.check.name}.log`),

@@ -17,6 +17,7 @@ import type { Variables } from '../shared/definition.js';
 import { ErrorTypes } from '../shared/messages.js';
 import type { CommandOutcome } from '../workflows/execution-state.js';
 import { holdLease } from './lease.js';
+import { SecretUnavailable, type Secrets } from '../secrets.js';
 
 export interface RunCommandInput {
   executionId: string;
@@ -26,6 +27,8 @@ export interface RunCommandInput {
   run: string;
   variables: Variables;
   timeoutSeconds: number;
+  /** Names of the secrets the script receives; this worker reads their values as it starts. */
+  secrets?: string[];
 }
 
 export interface CommandDeps {
@@ -46,6 +49,8 @@ export interface CommandDeps {
   logLimitBytes?: number;
   /** Where logs and annotations go (PostgreSQL or the data directory). */
   store: PasoStore;
+  /** The secrets configured on this worker. */
+  secrets: Secrets;
 }
 
 export async function runCommand(deps: CommandDeps, input: RunCommandInput): Promise<CommandOutcome> {
@@ -58,6 +63,7 @@ export async function runCommand(deps: CommandDeps, input: RunCommandInput): Pro
     logKey: actionLogKey(input.executionId, input.stage, input.action),
     timeoutSeconds: input.timeoutSeconds,
     where: { stage: input.stage, action: input.action },
+    secrets: input.secrets,
   });
 }
 
@@ -77,9 +83,11 @@ export async function runInWorkspace(
     timeoutSeconds: number;
     /** What runs, for people reading the heartbeat (the gateway shows where each action runs). */
     where: { stage: string; action: string } | { talkback: string };
+    secrets?: readonly string[] | undefined;
   },
 ): Promise<CommandOutcome> {
   const ctx = Context.current();
+  const secrets = await resolveSecrets(deps, input.secrets, input.pipeline);
   const cwd = path.join(deps.workspaces.dir, input.executionId);
   const lease = holdLease({
     client: deps.client,
@@ -96,6 +104,7 @@ export async function runInWorkspace(
   const result = await runScript({
     script: input.run,
     variables: input.variables,
+    secrets,
     env: {
       ...input.env,
       PASO_PIPELINE: input.pipeline,
@@ -150,6 +159,28 @@ export async function runInWorkspace(
     });
   }
   return outcome;
+}
+
+/**
+ * The values of the secrets a script asks for, read on this worker now. One that cannot be given fails the
+ * script before it starts, with an error naming the secret (never a value); running it again will not help
+ * until the worker's configuration changes, so Temporal does not retry it.
+ */
+export async function resolveSecrets(
+  deps: Pick<CommandDeps, 'secrets' | 'identity'>,
+  names: readonly string[] | undefined,
+  pipeline: string,
+): Promise<Record<string, string>> {
+  try {
+    return await deps.secrets.resolve(names, pipeline);
+  } catch (err) {
+    if (!(err instanceof SecretUnavailable)) throw err;
+    throw ApplicationFailure.create({
+      message: `${err.message} (${deps.identity}); the command did not run`,
+      type: ErrorTypes.CommandFailed,
+      nonRetryable: true,
+    });
+  }
 }
 
 /**

@@ -22,6 +22,7 @@ export interface RunTalkbackActivityInput {
   by: string;
   variables: Variables;
   timeoutSeconds: number;
+  secrets?: string[];
 }
 
 /** The largest log attached to the annotation whole; a longer one is attached from its end. */
@@ -42,6 +43,7 @@ export async function runTalkback(deps: CommandDeps, input: RunTalkbackActivityI
       logKey,
       timeoutSeconds: input.timeoutSeconds,
       where: { talkback: input.id },
+      secrets: input.secrets,
     });
   } catch (err) {
     if (!(err instanceof ApplicationFailure)) throw err; // cancelled: nothing to report

@@ -3,6 +3,7 @@
  * translate to these calls, so a person's rights over an execution are checked here, once, whichever way
  * they ask.
  */
+import { Secrets, type SecretSource } from '../secrets.js';
 import { createHash } from 'node:crypto';
 import type { Client, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
 import {
@@ -79,6 +80,8 @@ export interface PasoOptions {
   talkback: PasoConfig['talkback'];
   /** Given to every new execution: its commands' heartbeat timeout (PASO_HEARTBEAT_TIMEOUT_SECONDS). */
   heartbeatTimeoutSeconds?: number;
+  /** The secrets configured for workers: the gateway checks definitions against their names and scopes. */
+  secrets?: readonly SecretSource[];
 }
 
 /**
@@ -97,6 +100,14 @@ export class Paso {
     private readonly taskQueue: string,
     private readonly options: PasoOptions,
   ) {}
+
+  /** Refuses (400, by path) a definition naming a secret that is not configured, or not for this pipeline. */
+  checkSecrets(definition: PipelineDefinition): void {
+    const errors = new Secrets(this.options.secrets ?? []).check(definition);
+    if (errors.length) {
+      throw new HttpProblem(400, 'the definition names secrets that its commands cannot be given', errors);
+    }
+  }
 
   async putPipeline(definition: PipelineDefinition, by: string): Promise<PutPipelineResult> {
     const input = { definition, by };
@@ -375,6 +386,7 @@ export class Paso {
       run: item.run,
       timeoutSeconds: item.timeoutSeconds,
       by: actor.name,
+      ...(item.secrets?.length ? { secrets: item.secrets } : {}),
     });
     // A worker of Paso 0.1 (during a rolling upgrade) answers with the whole view.
     return isView(answer) ? answer.talkback.at(-1)! : (answer as TalkbackRun);

@@ -32,6 +32,25 @@ export const variablesSchema = z
     }
   });
 
+/** The name of a secret defined where the workers run; it becomes the command's environment variable. */
+export const secretNameSchema = z
+  .string()
+  .regex(VARIABLE_NAME, 'a shell variable name')
+  .superRefine((name, ctx) => {
+    const reason = forbiddenVariableReason(name);
+    if (reason) ctx.addIssue({ code: 'custom', message: reason });
+  });
+
+/** The secrets a script asks for, by name (their values never appear in a definition). */
+export const secretNamesSchema = z
+  .array(secretNameSchema)
+  .max(20)
+  .superRefine((names, ctx) => {
+    names.forEach((name, i) => {
+      if (names.indexOf(name) !== i) ctx.addIssue({ code: 'custom', path: [i], message: `"${name}" twice` });
+    });
+  });
+
 const principalsSchema = z
   .object({
     users: z.array(z.string().min(1)).default([]),
@@ -59,6 +78,11 @@ export const commandActionSchema = z
      * worker once the old run is known dead, at most twice).
      */
     onWorkerLoss: z.enum(['fail', 'rerun']).default('fail'),
+    /**
+     * Secrets configured on the workers that the command (and its rollback) receives as environment
+     * variables; their values are masked in its log.
+     */
+    secrets: secretNamesSchema.optional(),
   })
   .strict();
 

@@ -60,6 +60,7 @@ export const messageSchemas = {
     run: z.string().min(1).max(65_536),
     timeoutSeconds: z.number().int().positive().max(86_400),
     by,
+    secrets: z.array(text).max(20).optional(),
   }) satisfies z.ZodType<RunTalkbackInput>,
   stageGranted: z.object({ stage: text }) satisfies z.ZodType<StageGrantedInput>,
   stageWait: z.object({ stage: text, for: z.enum(['STAGE_LOCK', 'TRANSITION']) }) satisfies z.ZodType<StageWaitInput>,

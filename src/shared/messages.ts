@@ -204,6 +204,8 @@ export interface RunTalkbackInput {
   run: string;
   timeoutSeconds: number;
   by: string;
+  /** Names of the secrets it receives (the config file's); the worker reads their values. */
+  secrets?: string[];
 }
 /** Runs a Talkback command for the execution, in the background; answers with its run as it starts. */
 export const runTalkbackUpdate = defineUpdate<TalkbackRun, [RunTalkbackInput]>('runTalkback');

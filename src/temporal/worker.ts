@@ -4,6 +4,7 @@
  * its first go there, so they find the files the earlier ones wrote). In production it loads the workflow
  * bundle made by `npm run build`; from source (tests of workflow code) it bundles on the fly.
  */
+import { Secrets } from '../secrets.js';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -39,6 +40,8 @@ export interface PasoWorkerOptions {
   logLimitBytes?: number;
   /** Where logs and annotations go (default: the data directory's files). */
   store?: PasoStore;
+  /** The secrets configured on this worker (default: none). */
+  secrets?: Secrets;
 }
 
 /**
@@ -109,6 +112,7 @@ export async function createPasoWorker(options: PasoWorkerOptions): Promise<Paso
     shutdownGraceSeconds,
     logLimitBytes: options.logLimitBytes,
     store: options.store ?? fileStore(options.dataDir),
+    secrets: options.secrets ?? new Secrets([]),
     taskQueue: options.taskQueue,
     pasoOptions: options.pasoOptions,
     watchIntervalMs: 3_000,

@@ -150,6 +150,7 @@ async function runCommandAction(ctx: ActionContext, stage: Stage, action: Comman
       run: action.run,
       variables: input.variables,
       timeoutSeconds: action.timeoutSeconds,
+      ...(action.secrets?.length ? { secrets: action.secrets } : {}),
     },
     {
       timeoutSeconds: action.timeoutSeconds,

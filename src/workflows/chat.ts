@@ -121,6 +121,7 @@ export class ExecutionChat {
           by: request.by,
           variables: this.input.variables,
           timeoutSeconds: request.timeoutSeconds,
+          ...(request.secrets?.length ? { secrets: request.secrets } : {}),
         }),
       );
       const run = this.state.talkbackEnded(id, outcome, error, this.now());

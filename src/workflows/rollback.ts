@@ -34,6 +34,7 @@ export async function rollBack(input: ExecutionInput, state: ExecutionState, now
         run: spec.rollback!,
         variables: input.variables,
         timeoutSeconds: spec.timeoutSeconds,
+        ...(spec.secrets?.length ? { secrets: spec.secrets } : {}),
       },
       {
         timeoutSeconds: spec.timeoutSeconds,

@@ -175,7 +175,7 @@ describe('a Slack channel bound to an execution', () => {
     expect((await slack.waitForMessage(channel, 'may not run')).text).toMatch(/^<@U0CAROL> :no_entry:/);
     await slack.say('U0BOB', channel, `${MENTION} run reboot-everything`);
     const unknown = await slack.waitForMessage(channel, 'no Talkback command');
-    expect(unknown.text).toContain('"reboot-everything" (configured: checkup)');
+    expect(unknown.text).toContain('"reboot-everything" (configured: checkup, whoami)');
 
     await slack.say('U0BOB', channel, `${MENTION} run checkup`);
     await slack.waitForMessage(channel, 'running Talkback `checkup` (tb-1)');

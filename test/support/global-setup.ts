@@ -14,7 +14,14 @@ import { MAIN, PasoProcess } from './paso-process.js';
 import { startHookRecorder } from './hook-recorder.js';
 import { freePort } from './ports.js';
 import { FAKE_SLACK_BOT_TOKEN, startFakeSlack } from './fake-slack.js';
-import { TEST_SLACK_SIGNING_SECRET, TEST_TALKBACK, TEST_USERS } from './users.js';
+import {
+  TEST_SECRET_ENV,
+  TEST_SECRET_VALUES,
+  TEST_SLACK_SIGNING_SECRET,
+  TEST_TALKBACK,
+  TEST_USERS,
+  testSecrets,
+} from './users.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -52,6 +59,8 @@ export async function setup(project: TestProject) {
   hooks = await startHookRecorder();
   slack = await startFakeSlack();
   const configFile = path.join(workDir, 'paso.config.yaml');
+  const registryPasswordFile = path.join(workDir, 'registry-password');
+  writeFileSync(registryPasswordFile, `${TEST_SECRET_VALUES.REGISTRY_PASSWORD}\n`, { mode: 0o600 });
   writeFileSync(
     configFile,
     JSON.stringify({
@@ -59,6 +68,7 @@ export async function setup(project: TestProject) {
       notifications: { url: `${hooks.url}/hook` },
       slack: { signingSecret: TEST_SLACK_SIGNING_SECRET, botToken: FAKE_SLACK_BOT_TOKEN, apiUrl: `${slack.url}/api` },
       talkback: TEST_TALKBACK,
+      secrets: testSecrets(registryPasswordFile),
     }),
   );
   const dataDir = path.join(workDir, 'data');
@@ -68,6 +78,7 @@ export async function setup(project: TestProject) {
     configFile,
     taskQueue: 'paso-test',
     logFile: path.join(workDir, 'paso.log'),
+    env: TEST_SECRET_ENV,
   });
 
   project.provide('temporalAddress', server.address);

@@ -13,7 +13,35 @@ export const TEST_TALKBACK = [
     run: 'echo "checkup of $PASO_EXECUTION_ID for $PASO_TALKBACK_BY: $GREETING"',
     allowed: { users: ['bob'], groups: [] },
   },
+  {
+    name: 'whoami',
+    run: 'echo "deploying as $DEPLOY_TOKEN"',
+    allowed: { users: ['bob'], groups: [] },
+    secrets: ['DEPLOY_TOKEN'],
+  },
 ];
+
+/** Secret values of the test configuration; tests look for them everywhere a user could see one. */
+export const TEST_SECRET_VALUES = {
+  DEPLOY_TOKEN: 'dpl-7f3a9c2e51b84d06',
+  REGISTRY_PASSWORD: 'reg-Qx8vL2mN5pR7tK4w',
+  CLOUD_TOKEN: 'cld-3e8d1f6a9b2c7054',
+  SCOPED_TOKEN: 'scp-9a1b2c3d4e5f6a7b',
+} as const;
+
+/** The worker's environment variable that holds CLOUD_TOKEN. */
+export const TEST_SECRET_ENV = { PASO_TEST_CLOUD_TOKEN: TEST_SECRET_VALUES.CLOUD_TOKEN };
+
+/** The secrets of the test configuration: one of each source, a scoped one, and one no worker has. */
+export function testSecrets(registryPasswordFile: string) {
+  return [
+    { name: 'DEPLOY_TOKEN', value: TEST_SECRET_VALUES.DEPLOY_TOKEN },
+    { name: 'REGISTRY_PASSWORD', file: registryPasswordFile },
+    { name: 'CLOUD_TOKEN', env: 'PASO_TEST_CLOUD_TOKEN' },
+    { name: 'SCOPED_TOKEN', value: TEST_SECRET_VALUES.SCOPED_TOKEN, pipelines: ['secrets-scoped'] },
+    { name: 'GONE_TOKEN', env: 'PASO_TEST_UNSET_TOKEN' },
+  ];
+}
 
 export const TEST_SLACK_SIGNING_SECRET = 'test-signing-secret-0123456789';
 

@@ -71,4 +71,48 @@ describe('configuration', () => {
     writeFileSync(file, JSON.stringify({ users, talkback: [...talkback, { ...talkback[0], run: 'rm -rf /' }] }));
     expect(() => loadConfig({ PASO_CONFIG: file }, d)).toThrow(/talkback\[1\]\.name: duplicate Talkback name/);
   });
+
+  it('treats an empty environment variable as unset, as container platforms pass them', () => {
+    const c = loadConfig({ TEMPORAL_ADDRESS: '', PASO_PORT: '', PASO_DATABASE_URL: '' }, dir());
+    expect(c.temporalAddress).toBeUndefined();
+    expect(c.port).toBe(8080);
+    expect(c.databaseUrl).toBeUndefined();
+  });
+
+  it('reads secrets with exactly one source each, and refuses Talkback items naming unknown ones', () => {
+    const d = dir();
+    const file = path.join(d, 'paso.config.json');
+    const users = [{ name: 'ann', token: 'secret-token-1', roles: ['admin'] }];
+    const secrets = [
+      { name: 'DEPLOY_TOKEN', value: 'v' },
+      { name: 'KUBECONFIG_DATA', file: 'kube.conf', pipelines: ['web'] },
+      { name: 'CLOUD', env: 'CLOUD_TOKEN' },
+    ];
+    writeFileSync(file, JSON.stringify({ users, secrets }));
+    expect(loadConfig({ PASO_CONFIG: file }, d).secrets.map((x) => x.name)).toEqual([
+      'DEPLOY_TOKEN',
+      'KUBECONFIG_DATA',
+      'CLOUD',
+    ]);
+
+    writeFileSync(
+      file,
+      JSON.stringify({
+        users,
+        secrets: [{ name: 'TWO', value: 'v', env: 'X' }, { name: 'LD_PRELOAD', value: 'v' }, { name: 'NONE' }],
+        talkback: [{ name: 'tb', run: 'true', allowed: { users: ['ann'] }, secrets: ['MISSING'] }],
+      }),
+    );
+    let message = '';
+    try {
+      loadConfig({ PASO_CONFIG: file }, d);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    expect(message).toContain('secrets[0]: give exactly one of value, file, env');
+    expect(message).toMatch(/secrets\[1\]\.name: /); // LD_PRELOAD changes how programs load
+    expect(message).toContain('secrets[2]: give exactly one of value, file, env');
+    expect(message).toContain('talkback[0].secrets[0]: no secret "MISSING" is configured');
+  });
 });
