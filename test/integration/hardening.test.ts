@@ -6,10 +6,11 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { appendFileSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, statSync, type Dirent } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Api, uniqueName } from '../support/api.js';
 import { PasoProcess } from '../support/paso-process.js';
@@ -211,14 +212,31 @@ describe('bad input is a 400 problem, never a 500', () => {
     expect((await api.as(null).get('/healthz')).status).toBe(200);
   });
 
-  it('generated requests over every route: no 5xx but 503, and every error a problem', async () => {
-    // PASO_FUZZ_SEED and PASO_FUZZ_COUNT replay a failing run or search further.
-    const seed = Number(process.env.PASO_FUZZ_SEED ?? 15_016);
-    const { failures, statuses } = await fuzz(seed, Number(process.env.PASO_FUZZ_COUNT ?? 400));
-    console.log(`generated requests (seed ${seed}): answers ${JSON.stringify(statuses)}, ${failures.length} failures`);
-    expect(failures).toEqual([]);
-    expect((await api.as(null).get('/healthz')).status).toBe(200);
-  });
+  it(
+    'generated requests over every route: no 5xx but 503, every error a problem, nothing written outside the data directory',
+    { timeout: 240_000 },
+    async () => {
+      // PASO_FUZZ_SEED and PASO_FUZZ_COUNT replay a failing run or search further.
+      const seed = Number(process.env.PASO_FUZZ_SEED ?? 15_016);
+      const workDir = inject('workDir'); // the data directory's parent: the suite's config, Temporal's files, logs
+      const outside = () => new Set(listTree(workDir).filter((p) => !p.startsWith(path.relative(workDir, dataDir))));
+      const before = outside();
+      const started = Date.now();
+      const { failures, statuses } = await fuzz(seed, Number(process.env.PASO_FUZZ_COUNT ?? 2_500));
+      const total = Object.values(statuses).reduce((a, b) => a + b, 0);
+      console.log(
+        `${total} generated requests (seed ${seed}) in ${((Date.now() - started) / 1000).toFixed(1)} s: answers ` +
+          `${JSON.stringify(statuses)}, ${failures.length} failures`,
+      );
+      expect(failures).toEqual([]);
+      expect((await api.as(null).get('/healthz')).status).toBe(200);
+      expect([...outside()].filter((p) => !before.has(p))).toEqual([]);
+      const canaries = [workDir, os.tmpdir(), process.cwd()].flatMap((d) =>
+        listTree(d, 3).filter((p) => p.includes(`fuzz-canary-${seed}`)),
+      );
+      expect(canaries).toEqual([]);
+    },
+  );
 });
 
 describe('the development users', () => {
@@ -303,18 +321,20 @@ describe('after Temporal comes back', () => {
  * Sends `count` seeded random requests; returns a line per answer that is a 5xx (not 503) or an error that is
  * not a problem, and how many answers had each status.
  */
+/**
+ * Generated requests (fast-check): routes × tokens × methods × content types and encodings × bodies (malformed,
+ * huge, deeply nested, with NUL and any Unicode, multipart cut anywhere) × path segments (traversal, bad
+ * %-escapes, ids, stage and action names). One property: every answer is a problem, and none is a 5xx but 503.
+ * Traversal segments aim at files named `fuzz-canary-*`; the caller checks none was written.
+ */
 async function fuzz(seed: number, count: number): Promise<{ failures: string[]; statuses: Record<number, number> }> {
-  const random = mulberry32(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-  const token = () =>
-    Array.from({ length: 1 + Math.floor(random() * 12) }, () => pick("abcxyz019-_.~!$&'()*+,;=:@%ZÀ".split(''))).join(
-      '',
-    );
-  const segment = () =>
-    pick([
+  const boundary = 'fuzzboundary';
+  const form = multipart(boundary, { name: 'f.txt', content: Buffer.from('hello') }, 'hi');
+  const canary = `fuzz-canary-${seed}`;
+  const segment = fc.oneof(
+    fc.constantFrom(
       'fuzz-nope',
       'fuzz-nope-1',
-      executionId,
       executionId,
       'no-such-1',
       '%ZZ',
@@ -329,117 +349,163 @@ async function fuzz(seed: number, count: number): Promise<{ failures: string[]; 
       '%FF%FE',
       '%F0%9F%98%80',
       'A'.repeat(300),
-      encodeURIComponent(token()),
-      token().replaceAll('À', '%C3%80'),
-    ]);
-  const routes: (() => string)[] = [
-    () => '/healthz',
-    () => '/openapi.json',
-    () => '/pipelines',
-    () => `/pipelines/${segment()}`,
-    () => `/pipelines/${segment()}/state`,
-    () => `/pipelines/${segment()}/transitions/${segment()}`,
-    () => `/pipelines/${segment()}/executions`,
-    () => `/executions/${segment()}`,
-    () => `/executions/${segment()}/annotations`,
-    () => `/executions/${segment()}/annotations/${segment()}/file`,
-    () => `/executions/${segment()}/timeline`,
-    () => `/executions/${segment()}/${pick(['stop', 'retry', 'approvals', 'resume', 'trap', 'talkback'])}`,
-    () => `/executions/${segment()}/logs/${segment()}/${segment()}`,
-    () => '/chatops/slack/events',
-    () => `/chatops/slack/${segment()}`,
-    () => `/${segment()}/${segment()}`,
-  ];
-  const queries = ['', '', '', '?limit=abc', '?status=Nope&limit=0', '?limit=1&limit=2', '?a[b]=1&%ZZ=%ZZ', '?x=%'];
-  const boundary = 'fuzzboundary';
-  const form = multipart(boundary, { name: 'f.txt', content: Buffer.from('hello') }, 'hi');
-  const bodies: (() => Buffer | string | undefined)[] = [
-    () => undefined,
-    () => '{}',
-    () => '{"kind":"comment","text":"fuzz"}',
-    () => '{"variables":{"A":"1"},"idempotencyKey":"k"}',
-    () => '{"enabled":false}',
-    () => '{"type":"url_verification","challenge":"c"}',
-    () => 'null',
-    () => '[',
-    () => '{"a":',
-    () => 'name: fuzz\nstages: [',
-    () => 'a=1&b=%ZZ',
-    () => Buffer.from(Array.from({ length: Math.floor(random() * 200) }, () => Math.floor(random() * 256))),
-    () => gzipSync('{}'),
-    () => gzipSync('{"kind":"comment","text":"x"}').subarray(0, 15),
-    () => brotliCompressSync('{}'),
-    () => form,
-    () => form.subarray(0, Math.floor(random() * form.length)),
-  ];
-  const contentTypes = [
-    undefined,
-    'application/json',
-    'application/json',
-    'application/json; charset=utf-16',
-    'application/json; charset=bogus',
-    'application/yaml',
-    'text/plain',
-    `multipart/form-data; boundary=${boundary}`,
-    'multipart/form-data',
-    'multipart/mixed; boundary=x',
-    'application/x-www-form-urlencoded',
-    'application/octet-stream',
-    'garbage',
-  ];
-  const encodings = [undefined, undefined, undefined, 'gzip', 'br', 'deflate', 'identity', 'x-bogus', 'gzip, br'];
-  const users: (TestUser | 'stranger' | null)[] = ['alice', 'bob', 'carol', null, 'stranger'];
-  const methods = ['GET', 'GET', 'POST', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'];
+      'S',
+      'a',
+      'a.rollback',
+      `..%2F..%2F..%2F${canary}`,
+      `%2E%2E%2F%2E%2E%2F${canary}`,
+      `....%2F%2F${canary}`,
+      `${executionId}%2F..%2F..%2F${canary}`,
+    ),
+    fc.constant(executionId),
+    fc.string({ unit: 'binary', maxLength: 24 }).map((t) => encodeURIComponent(t)),
+    fc.string({ maxLength: 16 }).map((t) => encodeURIComponent(t).replaceAll('%25', '%')),
+  );
+  const route = fc.oneof(
+    fc.constantFrom('/healthz', '/openapi.json', '/pipelines'),
+    segment.map((a) => `/pipelines/${a}`),
+    segment.map((a) => `/pipelines/${a}/state`),
+    fc.tuple(segment, segment).map(([a, b]) => `/pipelines/${a}/transitions/${b}`),
+    segment.map((a) => `/pipelines/${a}/executions`),
+    segment.map((a) => `/executions/${a}`),
+    segment.map((a) => `/executions/${a}/annotations`),
+    fc.tuple(segment, segment).map(([a, b]) => `/executions/${a}/annotations/${b}/file`),
+    segment.map((a) => `/executions/${a}/timeline`),
+    fc
+      .tuple(segment, fc.constantFrom('stop', 'retry', 'approvals', 'resume', 'trap', 'talkback'))
+      .map(([a, b]) => `/executions/${a}/${b}`),
+    fc.tuple(segment, segment, segment).map(([a, b, c]) => `/executions/${a}/logs/${b}/${c}`),
+    fc.constant('/chatops/slack/events'),
+    segment.map((a) => `/chatops/slack/${a}`),
+    fc.tuple(segment, segment).map(([a, b]) => `/${a}/${b}`),
+  );
+  const query = fc.constantFrom(
+    '',
+    '',
+    '',
+    '?limit=abc',
+    '?status=Nope&limit=0',
+    '?limit=1&limit=2',
+    '?a[b]=1&%ZZ=%ZZ',
+    '?x=%',
+    '?follow=true',
+    '?follow=yes',
+  );
+  const body: fc.Arbitrary<Buffer | string | undefined> = fc.oneof(
+    fc.constantFrom(
+      undefined,
+      '{}',
+      '{"kind":"comment","text":"fuzz"}',
+      '{"kind":"comment","text":"a\u0000b\u202e\ud83d\ude00"}',
+      '{"variables":{"A":"1"},"idempotencyKey":"k"}',
+      '{"enabled":false}',
+      '{"type":"url_verification","challenge":"c"}',
+      '{"stage":"S","action":"a","decision":"approve"}',
+      '{"stage":"S","mode":"ALL_ACTIONS"}',
+      'null',
+      '[',
+      '{"a":',
+      'name: fuzz\nstages: [',
+      'a=1&b=%ZZ',
+      '\u0000\u0000',
+      '['.repeat(20_000),
+      `{"text":"${'x'.repeat(2 * 1024 * 1024)}"}`,
+      `{"name":"fuzz","stages":[{"name":"S","actions":[{"name":"../${canary}","type":"command","run":"true"}]}]}`,
+    ),
+    fc.jsonValue({ maxDepth: 6 }).map((v) => JSON.stringify(v)),
+    fc.string({ unit: 'grapheme', maxLength: 200 }),
+    fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
+    fc.constantFrom(
+      gzipSync('{}'),
+      gzipSync('{"kind":"comment","text":"x"}').subarray(0, 15),
+      brotliCompressSync('{}'),
+      form,
+    ),
+    fc.nat({ max: form.length }).map((n) => form.subarray(0, n)),
+  );
+  const header = <T>(values: readonly T[]) => fc.constantFrom(...values);
+  const request: fc.Arbitrary<RawRequest> = fc
+    .record({
+      method: header(['GET', 'GET', 'POST', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS']),
+      route,
+      query,
+      body,
+      user: header<TestUser | 'stranger' | null>(['alice', 'bob', 'carol', null, 'stranger']),
+      contentType: header([
+        undefined,
+        'application/json',
+        'application/json',
+        'application/json; charset=utf-16',
+        'application/json; charset=bogus',
+        'application/yaml',
+        'text/plain',
+        `multipart/form-data; boundary=${boundary}`,
+        'multipart/form-data',
+        'multipart/mixed; boundary=x',
+        'application/x-www-form-urlencoded',
+        'application/octet-stream',
+        'garbage',
+      ]),
+      encoding: header([undefined, undefined, undefined, 'gzip', 'br', 'deflate', 'identity', 'x-bogus', 'gzip, br']),
+      slackSigned: fc.boolean(),
+    })
+    .map((r) => {
+      const headers: Record<string, string> = {};
+      if (r.user === 'stranger') headers.authorization = 'Bearer not-a-token';
+      else if (r.user) Object.assign(headers, auth(r.user));
+      if (r.contentType) headers['content-type'] = r.contentType;
+      if (r.encoding) headers['content-encoding'] = r.encoding;
+      if (r.slackSigned) {
+        headers['x-slack-request-timestamp'] = String(Math.floor(Date.now() / 1000));
+        headers['x-slack-signature'] = `v0=${'0'.repeat(64)}`;
+      }
+      const b = r.method === 'GET' || r.method === 'HEAD' ? undefined : r.body;
+      return { method: r.method, path: r.route + r.query, headers, ...(b === undefined ? {} : { body: b }) };
+    });
 
-  const requests: RawRequest[] = Array.from({ length: count }, () => {
-    const headers: Record<string, string> = {};
-    const user = pick(users);
-    if (user === 'stranger') headers.authorization = 'Bearer not-a-token';
-    else if (user) Object.assign(headers, auth(user));
-    const contentType = pick(contentTypes);
-    if (contentType) headers['content-type'] = contentType;
-    const encoding = pick(encodings);
-    if (encoding) headers['content-encoding'] = encoding;
-    if (random() < 0.2) {
-      headers['x-slack-request-timestamp'] = String(Math.floor(Date.now() / 1000));
-      headers['x-slack-signature'] = `v0=${'0'.repeat(64)}`;
-    }
-    const method = pick(methods);
-    const body = method === 'GET' || method === 'HEAD' ? undefined : pick(bodies)();
-    return { method, path: pick(routes)() + pick(queries), headers, ...(body === undefined ? {} : { body }) };
-  });
-
-  // A few at a time, as people would; the order of answers does not matter.
   const failures: string[] = [];
   const statuses: Record<number, number> = {};
-  const queue = [...requests];
-  const workers = Array.from({ length: 4 }, async () => {
-    for (let req = queue.shift(); req; req = queue.shift()) {
-      const what = `${req.method} ${req.path} ${JSON.stringify(req.headers)}`;
-      try {
-        const reply = await send(req);
-        statuses[reply.status] = (statuses[reply.status] ?? 0) + 1;
-        if (reply.status >= 500 && reply.status !== 503) failures.push(`${what} → ${reply.status} ${reply.text}`);
-        else if (reply.status >= 400 && !reply.contentType.startsWith('application/problem+json')) {
-          failures.push(`${what} → ${reply.status} ${reply.contentType}`);
+  const describeRequest = (req: RawRequest) =>
+    `${req.method} ${req.path.slice(0, 300)} ${JSON.stringify(req.headers)} body ${String(req.body ?? '').slice(0, 80)}`;
+  await fc
+    .assert(
+      fc.asyncProperty(request, async (req) => {
+        let reply: RawReply;
+        try {
+          reply = await send(req);
+        } catch (err) {
+          failures.push(`${describeRequest(req)} → no answer: ${(err as Error).message}`);
+          return false;
         }
-      } catch (err) {
-        failures.push(`${what} → no answer: ${(err as Error).message}`);
-      }
-    }
-  });
-  await Promise.all(workers);
+        statuses[reply.status] = (statuses[reply.status] ?? 0) + 1;
+        if (reply.status >= 500 && reply.status !== 503) {
+          failures.push(`${describeRequest(req)} → ${reply.status} ${reply.text.slice(0, 300)}`);
+          return false;
+        }
+        if (reply.status >= 400 && req.method !== 'HEAD' && !reply.contentType.startsWith('application/problem+json')) {
+          failures.push(`${describeRequest(req)} → ${reply.status} ${reply.contentType}`);
+          return false;
+        }
+        return true;
+      }),
+      // fast-check shrinks a failure to its smallest request; the failures list keeps every one seen.
+      { seed, numRuns: count, endOnFailure: false },
+    )
+    .catch((err: unknown) => failures.push(String(err).slice(0, 2000)));
   return { failures, statuses };
 }
 
-/** A small seeded PRNG, so a failing run can be replayed with its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+/** Every path under `dir` (depth-limited), relative to it. */
+function listTree(dir: string, depth = 6, prefix = ''): string[] {
+  if (depth < 0) return [];
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(path.join(dir, prefix), { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.flatMap((e) => {
+    const rel = path.join(prefix, e.name);
+    return [rel, ...(e.isDirectory() ? listTree(dir, depth - 1, rel) : [])];
+  });
 }

@@ -21,31 +21,41 @@ export interface RawReply {
 export function rawRequest(baseUrl: string, req: RawRequest): Promise<RawReply> {
   const url = new URL(baseUrl);
   const body = req.body === undefined ? undefined : Buffer.from(req.body);
-  return new Promise((resolve, reject) => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  return new Promise<RawReply>((resolve, reject) => {
     const outgoing = http.request(
       {
         host: url.hostname,
         port: url.port,
         method: req.method,
         path: req.path,
-        agent: false,
+        // Keep-alive, as browsers and curl's HTTP/1.1 do: a server that answers before reading the whole body
+        // then reads and drops the rest instead of closing on it (which can lose its answer to a reset).
+        agent,
         headers: { ...(body ? { 'content-length': String(body.length) } : {}), ...req.headers },
       },
       (res) => {
+        responded = true;
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () =>
+        const done = () =>
           resolve({
             status: res.statusCode ?? 0,
             contentType: res.headers['content-type'] ?? '',
             text: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
+          });
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', done);
+        // The server closed while we were still sending the body: what it answered is complete or cut.
+        res.on('close', done);
+        res.on('error', done);
       },
     );
-    // A server may answer (401, 413) before reading the whole body and close: the answer is what counts.
-    outgoing.on('error', reject);
+    // A server may answer (401, 404, 413) before reading the whole body and close the connection, so the rest
+    // of the body fails to send (EPIPE, ECONNRESET): the answer is what counts. Only no answer is an error.
+    let responded = false;
+    outgoing.on('error', (err) => {
+      if (!responded) reject(err);
+    });
     outgoing.end(body);
-  });
+  }).finally(() => agent.destroy());
 }
