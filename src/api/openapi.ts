@@ -14,7 +14,7 @@ import {
   trapBody,
   decisionResult,
   executionParams,
-  executionSummary,
+  executionPage,
   executionViewSchema,
   listExecutionsQuery,
   logParams,
@@ -171,7 +171,10 @@ export function openApiDocument(): object {
         get: secured({
           summary: 'Executions of a pipeline, newest first',
           requestParams: { path: pipelineParams, query: listExecutionsQuery },
-          responses: { '200': json(z.array(executionSummary), 'Executions'), ...errors(400, 404) },
+          responses: {
+            '200': json(executionPage, 'A page of executions, newest first; `nextCursor` leads to the next'),
+            ...errors(400, 404),
+          },
         }),
       },
       '/executions/{id}': {

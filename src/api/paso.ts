@@ -16,7 +16,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { PipelineDefinition } from '../shared/definition.js';
 import type { ExecutionInput } from '../shared/execution.js';
-import { parseExecutionId } from '../shared/execution.js';
+import { executionIdOf, parseExecutionId } from '../shared/execution.js';
 import type { PasoConfig, User } from '../config.js';
 import type { ExecutionStatus, ExecutionView, TalkbackRun } from '../shared/execution-view.js';
 import { EXECUTION_STATUSES } from '../shared/execution-view.js';
@@ -59,6 +59,7 @@ import { authorize } from './auth.js';
 import { runChecks } from './check.js';
 import { GRPC_FAILED_PRECONDITION, GRPC_RESOURCE_EXHAUSTED, grpcCode, HttpProblem } from './problem.js';
 import type { ExecutionSummary, TriggerBody } from './schemas.js';
+import { executionCursor } from './schemas.js';
 
 export interface PutPipelineResult {
   name: string;
@@ -89,6 +90,11 @@ export interface PasoOptions {
  * was cut short (and started now); past it, for one that retention purged.
  */
 const INTERRUPTED_START_MS = 10 * 60_000;
+
+/** Listing executions reads ids in windows of this many, at most {@link LIST_WINDOWS} windows per page. */
+const LIST_WINDOW_IDS = 100;
+const LIST_WINDOWS = 10;
+const numberOf = (executionId: string) => parseExecutionId(executionId)?.n ?? 0;
 
 export class Paso {
   /** Temporal admits 10 in-flight Updates per workflow; this process keeps well under that per coordinator. */
@@ -439,16 +445,33 @@ export class Paso {
     return this.client.workflow.getHandle(executionWorkflowId(executionId));
   }
 
-  /** Newest first. Answered from Temporal's visibility store, so it may lag a running execution by a moment. */
-  async listExecutions(pipeline: string, options: { status?: ExecutionStatus; limit: number }) {
-    await this.getPipeline(pipeline);
-    let query = `WorkflowType = 'execution' AND PasoPipeline = '${pipeline}'`;
-    if (options.status) query += ` AND PasoStatus = '${options.status}'`;
+  /**
+   * A page of the pipeline's executions, newest first (by execution number, which grows with time), from
+   * Temporal's visibility store (so it may lag a running execution by a moment). It reads windows of ids
+   * below the cursor, never the whole pipeline: at most {@link LIST_WINDOWS} windows per page, so a rare
+   * `status` may give a short page with a `nextCursor` to go on from.
+   */
+  async listExecutions(
+    pipeline: string,
+    options: { status?: ExecutionStatus; limit: number; cursor?: number | undefined },
+  ): Promise<{ executions: ExecutionSummary[]; nextCursor: string | null }> {
+    const { executionsStarted } = await this.getPipeline(pipeline);
     const found: ExecutionSummary[] = [];
-    for await (const wf of this.client.workflow.list({ query })) found.push(summarize(wf));
-    // Execution numbers grow with time, so they order executions by when they were triggered.
-    found.sort((a, b) => (parseExecutionId(b.executionId)?.n ?? 0) - (parseExecutionId(a.executionId)?.n ?? 0));
-    return found.slice(0, options.limit);
+    let top = Math.min(options.cursor ? options.cursor - 1 : executionsStarted, executionsStarted);
+    for (let window = 0; top >= 1 && found.length < options.limit && window < LIST_WINDOWS; window++) {
+      const bottom = Math.max(1, top - LIST_WINDOW_IDS + 1);
+      const ids = Array.from({ length: top - bottom + 1 }, (_, i) => `'${executionIdOf(pipeline, top - i)}'`);
+      let query = `WorkflowType = 'execution' AND WorkflowId IN (${ids.join(', ')})`;
+      if (options.status) query += ` AND PasoStatus = '${options.status}'`;
+      const got: ExecutionSummary[] = [];
+      for await (const wf of this.client.workflow.list({ query, pageSize: LIST_WINDOW_IDS })) got.push(summarize(wf));
+      got.sort((a, b) => numberOf(b.executionId) - numberOf(a.executionId));
+      const wanted = got.slice(0, options.limit - found.length);
+      found.push(...wanted);
+      // Went through the window, or stopped inside it after the last one taken.
+      top = wanted.length < got.length ? numberOf(wanted.at(-1)!.executionId) - 1 : bottom - 1;
+    }
+    return { executions: found, nextCursor: top >= 1 ? executionCursor.encode(top + 1) : null };
   }
 }
 

@@ -72,10 +72,33 @@ export const triggerResult = z
   .object({ executionId: z.string(), status: z.enum(EXECUTION_STATUSES) })
   .meta({ id: 'TriggerResult' });
 
+/** A page's cursor: opaque to clients; inside, the execution number the next page starts below. */
+export const executionCursor = {
+  encode: (below: number) => Buffer.from(JSON.stringify({ below }), 'utf8').toString('base64url'),
+  decode: (cursor: string): number | null => {
+    try {
+      const { below } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { below?: unknown };
+      return Number.isSafeInteger(below) && (below as number) >= 1 ? (below as number) : null;
+    } catch {
+      return null;
+    }
+  },
+};
+
 export const listExecutionsQuery = z
   .object({
     status: z.enum(EXECUTION_STATUSES).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(50),
+    cursor: z
+      .string()
+      .max(200)
+      .transform((cursor, ctx) => {
+        const below = executionCursor.decode(cursor);
+        if (below === null) ctx.addIssue({ code: 'custom', message: 'not a cursor this API gave (nextCursor)' });
+        return below ?? 0;
+      })
+      .optional()
+      .meta({ description: 'the `nextCursor` of the previous page', type: 'string' }),
   })
   .strict();
 
@@ -90,6 +113,14 @@ export const executionSummary = z
   })
   .meta({ id: 'ExecutionSummary' });
 export type ExecutionSummary = z.infer<typeof executionSummary>;
+
+/** A page of a pipeline's executions, newest first. */
+export const executionPage = z
+  .object({
+    executions: z.array(executionSummary),
+    nextCursor: z.string().nullable().meta({ description: 'give it as `cursor` for the next page; null: no more' }),
+  })
+  .meta({ id: 'ExecutionPage' });
 
 export const transitionParams = pipelineParams.extend({ stage: z.string().min(1).max(100) });
 export const transitionBody = z

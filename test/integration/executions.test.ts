@@ -39,10 +39,11 @@ describe('an execution', () => {
     expect(log.contentType).toMatch(/^text\/plain/);
     expect(log.text).toContain('shipped');
 
-    const listed = await api
-      .as('carol')
-      .get<{ executionId: string; status: string }[]>(`/pipelines/${name}/executions`);
-    expect(listed.body).toEqual([expect.objectContaining({ executionId: id, status: 'Succeeded' })]);
+    const listed = await api.as('carol').get(`/pipelines/${name}/executions`);
+    expect(listed.body).toEqual({
+      executions: [expect.objectContaining({ executionId: id, status: 'Succeeded' })],
+      nextCursor: null,
+    });
   });
 
   it('fails the stage and the execution when a command fails, with the error visible and later stages not run', async () => {
@@ -76,10 +77,12 @@ describe('an execution', () => {
     expect(existsSync(`${dir}/never`)).toBe(false);
     expect(existsSync(`${dir}/shipped`)).toBe(false);
 
-    const failed = await api.get<{ executionId: string }[]>(`/pipelines/${name}/executions?status=Failed`);
-    expect(failed.body.map((e) => e.executionId)).toEqual([view.executionId]);
-    const succeeded = await api.get<unknown[]>(`/pipelines/${name}/executions?status=Succeeded`);
-    expect(succeeded.body).toEqual([]);
+    const failed = await api.get<{ executions: { executionId: string }[] }>(
+      `/pipelines/${name}/executions?status=Failed`,
+    );
+    expect(failed.body.executions.map((e) => e.executionId)).toEqual([view.executionId]);
+    const succeeded = await api.get(`/pipelines/${name}/executions?status=Succeeded`);
+    expect(succeeded.body).toEqual({ executions: [], nextCursor: null });
   });
 
   it('goes on past a failed action whose onError is ignore, recording the failure', async () => {
@@ -295,5 +298,42 @@ describe("following an action's log", () => {
     const r = await api.get(`/executions/${id}/logs/S/a?follow=yes`);
     expect(r.status).toBe(400);
     expect(JSON.stringify(r.body)).toContain('"path":"query.follow"');
+  });
+});
+
+describe("a pipeline's executions", () => {
+  it('are listed newest first in pages, with a status filter, each page leading to the next', async () => {
+    const name = uniqueName('paging');
+    await api.pipeline({
+      name,
+      executionMode: 'PARALLEL',
+      stages: [{ name: 'S', actions: [{ name: 'a', type: 'command', run: 'test "$OUTCOME" = ok', onError: 'fail' }] }],
+      variables: { OUTCOME: 'ok' },
+    });
+    const ids: string[] = [];
+    for (let i = 1; i <= 7; i++)
+      ids.push(await api.trigger(name, { variables: { OUTCOME: i % 3 === 0 ? 'no' : 'ok' } }));
+    for (const id of ids) await api.waitFor(id);
+    type Page = { executions: { executionId: string; status: string }[]; nextCursor: string | null };
+    const all = async (query: string) => {
+      const pages: string[][] = [];
+      let url = `/pipelines/${name}/executions?${query}`;
+      for (;;) {
+        const page = (await api.get<Page>(url)).body;
+        pages.push(page.executions.map((e) => e.executionId));
+        if (!page.nextCursor) return pages;
+        url = `/pipelines/${name}/executions?${query}&cursor=${encodeURIComponent(page.nextCursor)}`;
+      }
+    };
+    // Visibility may lag the last ends by a moment.
+    await expect.poll(async () => (await all('status=Succeeded&limit=50')).flat().length).toBe(5);
+    const newestFirst = [...ids].reverse();
+    expect(await all('limit=3')).toEqual([newestFirst.slice(0, 3), newestFirst.slice(3, 6), newestFirst.slice(6)]);
+    expect(await all('status=Failed&limit=1')).toEqual([[ids[5]], [ids[2]]]);
+    expect((await all('status=Succeeded&limit=50')).flat()).toEqual(newestFirst.filter((_, i) => i !== 1 && i !== 4));
+
+    const bad = await api.get<{ errors: unknown[] }>(`/pipelines/${name}/executions?cursor=not-ours`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors).toEqual([{ path: 'query.cursor', message: expect.stringContaining('cursor') }]);
   });
 });

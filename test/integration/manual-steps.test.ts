@@ -331,7 +331,7 @@ describe('CHECK', () => {
       { name: 'later', status: 'NotRun', output: '' },
     ]);
     expect(existsSync(`${dir}/later`)).toBe(false);
-    expect((await api.get<unknown[]>(`/pipelines/${name}/executions`)).body).toEqual([]);
+    expect((await api.get(`/pipelines/${name}/executions`)).body).toEqual({ executions: [], nextCursor: null });
 
     // No execution number was used: the next accepted request gets the first one.
     expect(await api.trigger(name)).toBe(`${name}-1`);

@@ -70,10 +70,10 @@ describe('SUPERSEDED mode', () => {
       inbound: [],
       latestExecution: { executionId: e3, status: 'Succeeded' },
     });
-    const listed = await api.get<{ executionId: string; status: string }[]>(
+    const listed = await api.get<{ executions: { executionId: string }[] }>(
       `/pipelines/${name}/executions?status=Superseded`,
     );
-    expect(listed.body.map((e) => e.executionId)).toEqual([e2]);
+    expect(listed.body.executions.map((e) => e.executionId)).toEqual([e2]);
   });
 
   it('releases the lock when the holder fails, and the waiting one enters', async () => {
@@ -242,8 +242,10 @@ describe('locks are never leaked', () => {
     expect(Date.now() - terminatedAt).toBeLessThan(15_000);
     gates.open(e2, 'deploy');
     expect((await api.waitFor(e2)).status).toBe('Succeeded');
-    const listed = await api.get<{ executionId: string; status: string }[]>(`/pipelines/${name}/executions`);
-    expect(listed.body.find((e) => e.executionId === e1)?.status).toBe('Cancelled');
+    const listed = await api.get<{ executions: { executionId: string; status: string }[] }>(
+      `/pipelines/${name}/executions`,
+    );
+    expect(listed.body.executions.find((e) => e.executionId === e1)?.status).toBe('Cancelled');
   });
 });
 

@@ -28,7 +28,8 @@ describe('schedule triggers', () => {
     // Fire it now, as the schedule would at 03:00.
     await schedule.trigger();
     const listed = async () =>
-      (await api.get<{ executionId: string; status: string }[]>(`/pipelines/${name}/executions`)).body;
+      (await api.get<{ executions: { executionId: string; status: string }[] }>(`/pipelines/${name}/executions`)).body
+        .executions;
     await expect.poll(async () => (await listed()).length, { timeout: 30_000 }).toBe(1);
     const view: ExecutionView = await api.waitFor((await listed())[0]!.executionId);
     expect(view.status).toBe('Succeeded');
@@ -126,7 +127,9 @@ describe('two schedules of one pipeline firing at once', () => {
     // Fired in the same second, as two crons due in the same minute are.
     await Promise.all([0, 1].map((i) => client.schedule.getHandle(scheduleId(name, i)).trigger()));
     const listed = async () =>
-      (await api.get<{ executionId: string }[]>(`/pipelines/${name}/executions`)).body.map((e) => e.executionId);
+      (await api.get<{ executions: { executionId: string }[] }>(`/pipelines/${name}/executions`)).body.executions.map(
+        (e) => e.executionId,
+      );
     await expect.poll(async () => (await listed()).length, { timeout: 60_000 }).toBe(2);
     for (const id of await listed()) {
       const view = await api.waitFor(id);
