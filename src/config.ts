@@ -170,6 +170,10 @@ export interface PasoConfig {
   logLimitBytes: number;
   /** PostgreSQL for logs, annotations and attachments; unset: files under the data directory. */
   databaseUrl: string | undefined;
+  /** Failed authentications an address may make per minute (in a burst) before it is answered 429; 0: no limit. */
+  authFailuresPerMinute: number;
+  /** Express's `trust proxy` (e.g. `loopback`, `10.0.0.0/8`, a hop count): whose X-Forwarded-For gives the client. */
+  trustProxy: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -247,6 +251,8 @@ const envSchema = z.object({
     .max(24 * 365)
     .default(24),
   PASO_LOG_LIMIT_MB: z.coerce.number().positive().max(100_000).default(50),
+  PASO_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(30),
+  PASO_TRUST_PROXY: z.string().min(1).optional(),
   PASO_DATABASE_URL: z
     .string()
     .optional()
@@ -283,6 +289,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     workspaceRetentionHours: e.PASO_WORKSPACE_RETENTION_HOURS,
     logLimitBytes: Math.round(e.PASO_LOG_LIMIT_MB * 1024 * 1024),
     databaseUrl: e.PASO_DATABASE_URL,
+    authFailuresPerMinute: e.PASO_AUTH_FAILURES_PER_MINUTE,
+    trustProxy: e.PASO_TRUST_PROXY,
   };
 
   if (configFile === undefined) {

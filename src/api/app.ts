@@ -8,7 +8,7 @@ import type { PasoConfig } from '../config.js';
 import { fileStore } from '../store/files.js';
 import type { PasoStore } from '../store/store.js';
 import { slackClient } from '../slack.js';
-import { authenticate } from './auth.js';
+import { AuthFailureLimiter, authenticate } from './auth.js';
 import { ChatOps } from './chatops/chatops.js';
 import { slackEventsRouter } from './chatops/router.js';
 import { openApiDocument } from './openapi.js';
@@ -22,7 +22,8 @@ export const BODY_LIMIT = '1mb';
 
 export interface AppDeps {
   client: Client;
-  config: Pick<PasoConfig, 'users' | 'taskQueue' | 'dataDir' | 'notificationUrl' | 'publicUrl' | 'talkback' | 'slack'>;
+  config: Pick<PasoConfig, 'users' | 'taskQueue' | 'dataDir' | 'notificationUrl' | 'publicUrl' | 'talkback' | 'slack'> &
+    Partial<Pick<PasoConfig, 'secrets' | 'authFailuresPerMinute' | 'trustProxy'>>;
   /** Logs, annotations, attachments: PostgreSQL or the data directory's files (the default). */
   store?: PasoStore;
 }
@@ -31,6 +32,9 @@ export function createApp({ client, config, store = fileStore(config.dataDir) }:
   const paso = new Paso(client, config.taskQueue, config);
   const app = express();
   app.disable('x-powered-by');
+  // Behind a load balancer, the client's address (for the limit on failed authentications) comes from
+  // X-Forwarded-For, trusted only from the proxies PASO_TRUST_PROXY names.
+  if (config.trustProxy) app.set('trust proxy', trustProxyValue(config.trustProxy));
   app.set('query parser', 'simple');
   // Before the JSON parser: Slack's signature is over the raw body. Signed by Slack, not a bearer token.
   const chatops = config.slack && {
@@ -59,10 +63,22 @@ export function createApp({ client, config, store = fileStore(config.dataDir) }:
     res.json(openApiDocument());
   });
 
-  app.use(authenticate(config.users));
+  app.use(
+    authenticate(
+      config.users,
+      (config.authFailuresPerMinute ?? 30) > 0 ? new AuthFailureLimiter(config.authFailuresPerMinute ?? 30) : null,
+    ),
+  );
   app.use('/pipelines', pipelinesRouter(paso));
   app.use('/executions', executionsRouter(paso, store));
   app.use(notFoundHandler);
   app.use(problemHandler);
   return app;
+}
+
+/** `PASO_TRUST_PROXY` as Express takes it: a hop count, `true`, or addresses and subnets (comma-separated). */
+function trustProxyValue(value: string): boolean | number | string {
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
 }

@@ -14,7 +14,53 @@ declare module 'express-serve-static-core' {
   }
 }
 
-export function authenticate(users: readonly User[]): RequestHandler {
+/**
+ * Failed authentications per client address, as token buckets: each address may fail `perMinute` times in a
+ * burst, then once every `60 / perMinute` seconds. An address with no failures left is answered 429 with
+ * `Retry-After` for every token it presents, valid or not, until its bucket refills: otherwise a guesser would
+ * learn a right guess from its 200. Addresses that do not fail never meet the limit.
+ */
+export class AuthFailureLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private static readonly MAX_ADDRESSES = 100_000;
+
+  constructor(
+    private readonly perMinute: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Seconds until `address` may try again, or 0 when it may now. */
+  retryAfter(address: string): number {
+    const bucket = this.refilled(address);
+    if (!bucket || bucket.tokens >= 1) return 0;
+    return Math.max(1, Math.ceil(((1 - bucket.tokens) * 60) / this.perMinute));
+  }
+
+  failed(address: string): void {
+    const bucket = this.refilled(address) ?? { tokens: this.perMinute, at: this.now() };
+    bucket.tokens -= 1;
+    this.buckets.delete(address); // re-inserted last: the map's order is least recently failed first
+    this.buckets.set(address, bucket);
+    if (this.buckets.size > AuthFailureLimiter.MAX_ADDRESSES) {
+      this.buckets.delete(this.buckets.keys().next().value!);
+    }
+  }
+
+  private refilled(address: string) {
+    const bucket = this.buckets.get(address);
+    if (!bucket) return undefined;
+    const now = this.now();
+    bucket.tokens = Math.min(this.perMinute, bucket.tokens + ((now - bucket.at) / 60_000) * this.perMinute);
+    bucket.at = now;
+    if (bucket.tokens >= this.perMinute) {
+      this.buckets.delete(address); // full again: nothing to remember
+      return undefined;
+    }
+    return bucket;
+  }
+}
+
+export function authenticate(users: readonly User[], limiter: AuthFailureLimiter | null = null): RequestHandler {
   const hashes = users.map((u) => ({ user: u, hash: Buffer.from(u.tokenSha256, 'hex') }));
   return (req, res, next) => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
@@ -22,11 +68,25 @@ export function authenticate(users: readonly User[]): RequestHandler {
       res.set('WWW-Authenticate', 'Bearer');
       return next(new HttpProblem(401, 'send Authorization: Bearer <token>'));
     }
+    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const wait = limiter?.retryAfter(address) ?? 0;
+    if (wait > 0) {
+      return next(
+        new HttpProblem(
+          429,
+          `too many failed authentications from ${address}: try again in ${wait} s`,
+          undefined,
+          {},
+          wait,
+        ),
+      );
+    }
     const presented = Buffer.from(sha256Hex(match[1]!), 'hex');
     // Compare against every user, so the time taken says nothing about which one matched.
     let found: User | undefined;
     for (const { user, hash } of hashes) if (timingSafeEqual(hash, presented)) found ??= user;
     if (!found) {
+      limiter?.failed(address);
       res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
       return next(new HttpProblem(401, 'unknown token'));
     }

@@ -27,6 +27,7 @@ const TITLES: Record<number, string> = {
   413: 'Payload too large',
   415: 'Unsupported media type',
   422: 'Refused',
+  429: 'Too many requests',
   500: 'Internal error',
   503: 'Service unavailable',
 };

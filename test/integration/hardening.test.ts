@@ -239,6 +239,48 @@ describe('bad input is a 400 problem, never a 500', () => {
   );
 });
 
+describe('failed authentications', () => {
+  it('are limited per client address: 429 with Retry-After, for every token from it, until it may try again', async () => {
+    const workDir = mkdtempSync(path.join(os.tmpdir(), 'paso-auth-limit-'));
+    const gateway = await PasoProcess.startGateway({
+      temporalAddress: inject('temporalAddress'),
+      dataDir: workDir,
+      configFile: inject('configFile'),
+      taskQueue: 'paso-test',
+      logFile: path.join(workDir, 'gateway.log'),
+      // 30 failures in a burst, then one every 2 s; X-Forwarded-For is trusted from loopback (a local proxy).
+      env: { PASO_AUTH_FAILURES_PER_MINUTE: '30', PASO_TRUST_PROXY: 'loopback' },
+    });
+    try {
+      const get = (token: string, from: string) =>
+        rawRequest(gateway.url, {
+          method: 'GET',
+          path: '/pipelines',
+          headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': from },
+        });
+      // An address that never fails is never slowed.
+      for (let i = 0; i < 50; i++) expect((await get(tokenOf('carol'), '10.0.0.1')).status).toBe(200);
+
+      const guesses: number[] = [];
+      for (let i = 0; i < 40; i++) guesses.push((await get(`guess-${i}`, '10.0.0.2')).status);
+      expect(guesses.slice(0, 30)).toEqual(Array(30).fill(401));
+      expect(new Set(guesses.slice(30))).toEqual(new Set([429]));
+      const limited = await get(tokenOf('carol'), '10.0.0.2'); // a right token from there: refused too
+      const problem = expectProblem(limited, 429);
+      expect(problem.detail).toMatch(/too many failed authentications from 10\.0\.0\.2/);
+      const retryAfter = Number(limited.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+
+      // Another address is not affected; the limited one may try again once Retry-After has passed.
+      expect((await get(tokenOf('carol'), '10.0.0.3')).status).toBe(200);
+      await sleep(retryAfter * 1000 + 100);
+      expect((await get(tokenOf('carol'), '10.0.0.2')).status).toBe(200);
+    } finally {
+      await gateway.stop();
+    }
+  });
+});
+
 describe('the development users', () => {
   it('are refused on a non-loopback bind, with what to do', async () => {
     const { execa } = await import('execa');

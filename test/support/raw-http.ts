@@ -15,6 +15,7 @@ export interface RawReply {
   status: number;
   contentType: string;
   text: string;
+  headers: http.IncomingHttpHeaders;
 }
 
 /** Sends one request on a connection of its own; rejects only when no response came back. */
@@ -41,6 +42,7 @@ export function rawRequest(baseUrl: string, req: RawRequest): Promise<RawReply> 
           resolve({
             status: res.statusCode ?? 0,
             contentType: res.headers['content-type'] ?? '',
+            headers: res.headers,
             text: Buffer.concat(chunks).toString('utf8'),
           });
         res.on('data', (c: Buffer) => chunks.push(c));
