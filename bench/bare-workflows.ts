@@ -7,7 +7,7 @@ import type { Activities } from '../src/activities/index.js';
 
 const { runCommand } = proxyActivities<Activities>({
   startToCloseTimeout: '1m',
-  heartbeatTimeout: '15s',
+  heartbeatTimeout: '60s', // as Paso's executions have by default (PASO_HEARTBEAT_TIMEOUT_SECONDS)
   cancellationType: 'WAIT_CANCELLATION_COMPLETED',
   retry: { maximumAttempts: 1 },
 });

@@ -12,6 +12,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import pg from 'pg';
 import { findGo, goInstall, isExecutable, projectRoot } from '../../src/temporal/cli.js';
+import { LOW_LATENCY_DYNAMIC_CONFIG } from '../../src/temporal/latency.js';
 import { freePort } from '../../test/support/ports.js';
 
 /** The server version the pinned Temporal CLI (src/temporal/cli.ts) embeds; its SQL schemas match it. */
@@ -143,6 +144,7 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
       // waits to be forwarded; Paso's queues are small. (A busy cluster raises these again.)
       'matching.numTaskqueueReadPartitions': 1,
       'matching.numTaskqueueWritePartitions': 1,
+      ...LOW_LATENCY_DYNAMIC_CONFIG,
       ...options.dynamicConfig,
     })
       .map(([key, value]) => `${key}:\n  - value: ${JSON.stringify(value)}\n`)

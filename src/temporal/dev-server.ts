@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { LOW_LATENCY_DYNAMIC_CONFIG } from './latency.js';
 
 export interface DevServerOptions {
   cli: string;
@@ -48,7 +49,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     options.namespace,
     '--log-level',
     'warn',
-    ...Object.entries(options.dynamicConfig ?? {}).flatMap(([k, v]) => [
+    ...Object.entries({ ...LOW_LATENCY_DYNAMIC_CONFIG, ...options.dynamicConfig }).flatMap(([k, v]) => [
       '--dynamic-config-value',
       `${k}=${JSON.stringify(v)}`,
     ]),

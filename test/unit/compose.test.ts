@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION } from '../../scripts/cluster/temporal-server.js';
 import { ENV_VARIABLES } from '../../src/config.js';
+import { LOW_LATENCY_DYNAMIC_CONFIG } from '../../src/temporal/latency.js';
 
 interface Service {
   image?: string;
@@ -41,6 +42,13 @@ describe('docker-compose.yml', () => {
     expect(s['temporal-ui']!.image).toBe(`temporalio/ui:${TEMPORAL_UI_VERSION}`);
     expect(s.temporal!.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql' });
     expect(s.temporal!.depends_on).toEqual({ 'temporal-schema': { condition: 'service_completed_successfully' } });
+    // The server gets the latency settings the servers Paso starts itself get.
+    const [file, mounted] = s.temporal!.volumes![0]!.replace(/:ro$/, '').split(':');
+    expect(mounted).toBe(`/etc/temporal/${s.temporal!.environment!.DYNAMIC_CONFIG_FILE_PATH}`);
+    const dynamic = YAML.parse(readFileSync(path.join(ROOT, file!), 'utf8')) as Record<string, [{ value: unknown }]>;
+    expect(Object.fromEntries(Object.entries(dynamic).map(([k, v]) => [k, v[0].value]))).toEqual(
+      LOW_LATENCY_DYNAMIC_CONFIG,
+    );
     expect(s['temporal-ui']!.environment!.TEMPORAL_ADDRESS).toBe('temporal:7233');
     expect(s.worker!.deploy!.replicas).toBeGreaterThanOrEqual(2);
   });

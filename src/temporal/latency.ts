@@ -1,0 +1,19 @@
+/**
+ * Server settings for the Temporal servers Paso starts itself (the embedded dev server, `npm run cluster`),
+ * and recommended for a cluster (README "Scaling out").
+ *
+ * Every hop of an execution goes through the history service's transfer queue: dispatching a workflow task,
+ * an activity, a signal to another workflow. The reader of that queue is rate limited per shard by
+ * `history.transferProcessorMaxPollRPS`, 20 by default (go.temporal.io/server 1.29: service/history/queues
+ * reader.go waits on it before each read, burst 20). Once its burst is spent, each read waits 50 ms: two
+ * activities in a row were ~100 ms apart and a signal → next workflow's activity hop ~190 ms, whatever the
+ * storage. The dev server has one shard, so everything shares that one bucket.
+ *
+ * Eager activity execution (`system.enableActivityEagerExecution`, off by default) lets the history service
+ * hand an activity that a workflow task schedules on the worker's own task queue straight back with the
+ * task's completion, skipping the transfer queue and matching for it; the SDK asks for it by default.
+ */
+export const LOW_LATENCY_DYNAMIC_CONFIG: Record<string, unknown> = {
+  'history.transferProcessorMaxPollRPS': 1000,
+  'system.enableActivityEagerExecution': true,
+};
