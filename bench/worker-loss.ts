@@ -149,21 +149,26 @@ async function main() {
     await proxy.close();
   }
 
-  // the supervisor's cost per command
-  const t0 = Date.now();
-  for (let i = 0; i < 20; i++) {
-    await runScript({
-      script: 'true',
-      variables: {},
-      env: {},
-      cwd: path.join(work, 'plain'),
-      logPath: path.join(work, 'plain.log'),
-      label: 'bench',
-      timeoutSeconds: 10,
-      killGraceMs: 1000,
-    });
+  // the supervisor's cost per command: the native one (Go), then the Node one
+  const perCommand: Record<string, number> = {};
+  for (const kind of ['native', 'node']) {
+    if (kind === 'node') process.env.PASO_SUPERVISOR = 'node';
+    const t0 = Date.now();
+    for (let i = 0; i < 20; i++) {
+      await runScript({
+        script: 'true',
+        variables: {},
+        env: {},
+        cwd: path.join(work, 'plain'),
+        logPath: path.join(work, 'plain.log'),
+        label: 'bench',
+        timeoutSeconds: 10,
+        killGraceMs: 1000,
+      });
+    }
+    perCommand[kind] = (Date.now() - t0) / 20;
   }
-  const perCommand = (Date.now() - t0) / 20;
+  delete process.env.PASO_SUPERVISOR;
   const t1 = Date.now();
   for (let i = 0; i < 20; i++) execFileSync('/bin/sh', ['-c', 'true']);
   const bare = (Date.now() - t1) / 20;
@@ -179,7 +184,8 @@ async function main() {
       `rerun started elsewhere p50 ${s(pct(rerun, 50))} min ${s(Math.min(...rerun))}`,
   );
   console.log(
-    `a command through the process runner: ${perCommand.toFixed(0)} ms; /bin/sh -c true alone: ${bare.toFixed(0)} ms`,
+    `a command through the process runner: ${perCommand.native!.toFixed(0)} ms (native supervisor), ` +
+      `${perCommand.node!.toFixed(0)} ms (Node supervisor); /bin/sh -c true alone: ${bare.toFixed(0)} ms`,
   );
   await gateway.stop();
   await client.connection.close();

@@ -439,7 +439,10 @@ describe('workspace affinity', () => {
     await api.waitFor(id, ['Succeeded']);
     await expect.poll(() => existsSync(path.join(workspaces, id)), { timeout: 20_000 }).toBe(false);
     expect(existsSync(path.join(workspaces, 'not-an-execution'))).toBe(true);
-    expect(readFileSync(path.join(workDir, `worker-${workerCount}.log`), 'utf8')).toContain(`workspaces deleted`);
+    // The worker's output reaches its log file through a pipe: a moment after the deletion.
+    await expect
+      .poll(() => readFileSync(path.join(workDir, `worker-${workerCount}.log`), 'utf8'), { timeout: 5_000 })
+      .toContain('workspaces deleted');
     void worker;
   });
 });

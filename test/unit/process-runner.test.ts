@@ -6,10 +6,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { runScript } from '../../src/process-runner.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NATIVE_SUPERVISOR, runScript } from '../../src/process-runner.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'paso-runner-'));
+let dir = mkdtempSync(path.join(os.tmpdir(), 'paso-runner-'));
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 function processesOf(marker: string): string[] {
@@ -33,7 +33,38 @@ const run = (script: string, extra: Partial<Parameters<typeof runScript>[0]> = {
     ...extra,
   });
 
-describe('runScript', () => {
+// Both supervisors speak one protocol: the native one (Go, built by `npm run build`) and the Node one.
+describe.each(['native', 'node'] as const)('runScript under the %s supervisor', (kind) => {
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), `paso-runner-${kind}-`));
+    if (kind === 'node') process.env.PASO_SUPERVISOR = 'node';
+  });
+  afterAll(() => {
+    delete process.env.PASO_SUPERVISOR;
+  });
+
+  if (kind === 'native') {
+    it('is built (npm run build builds it where Go is, as on every machine the tests run on)', () => {
+      expect(existsSync(NATIVE_SUPERVISOR)).toBe(true);
+    });
+  }
+
+  it('masks secrets as the output streams, a value split across two writes included', async () => {
+    const logPath = path.join(dir, 'secret.log');
+    // The value is printed in two writes 0.3 s apart, from the variable: the script's own text holds none of it.
+    const split =
+      'printf "half=%s" "$(printf %s "$TOKEN" | cut -c1-3)"; sleep 0.3; printf "%s\\n" "$(printf %s "$TOKEN" | cut -c4-)"';
+    const result = await run(`echo "token=$TOKEN"; ${split}`, {
+      logPath,
+      secrets: { TOKEN: 'topsecret-value' },
+    });
+    expect(result.ok).toBe(true);
+    const log = readFileSync(logPath, 'utf8');
+    expect(log).toContain('token=***\nhalf=***\n');
+    expect(log).not.toContain('secret-value');
+    expect(result.outputTail).toBe('token=***\nhalf=***');
+  });
+
   it('reports the exit code and the output', async () => {
     const result = await run('echo hello; echo oops >&2; exit 3');
     expect(result).toMatchObject({ exitCode: 3, ok: false, killedFor: null, description: 'exited with code 3' });

@@ -1,0 +1,3 @@
+module paso.dev/supervisor
+
+go 1.22
