@@ -135,7 +135,7 @@ describe('CHECK', () => {
       .post(`/pipelines/${name}/executions`, { variables: { TARGET: 'frozen' } });
     expect(refused.status).toBe(422);
     // The check's shell runs under a supervisor that is a child of the worker process (the suite's `main.js`).
-    expect(readFileSync(`${dir}/parent`, 'utf8')).toContain('supervisor.js');
+    expect(readFileSync(`${dir}/parent`, 'utf8')).toMatch(/paso-supervisor|supervisor\.js/); // native or Node
     const worker = Number(readFileSync(`${dir}/grandparent`, 'utf8'));
     expect(worker).not.toBe(gateway.pid);
     expect(execFileSync('ps', ['-o', 'args=', '-p', String(worker)], { encoding: 'utf8' })).toContain('main.js');
