@@ -54,6 +54,29 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 
+/**
+ * The record an added annotation gets, whichever store keeps it: its id (given, or new), who and when, and its
+ * file's name, size, content type and SHA-256 (the key the file's content is stored under).
+ */
+export function annotationRecord(
+  entry: NewAnnotation,
+  file?: { name: string; contentType: string; content: Buffer },
+): Annotation {
+  const annotation: Annotation = {
+    id: entry.id ?? randomUUID(),
+    kind: entry.kind,
+    by: entry.by,
+    at: new Date().toISOString(),
+  };
+  if (entry.text !== undefined) annotation.text = entry.text;
+  if (entry.slack) annotation.slack = entry.slack;
+  if (file) {
+    const sha256 = createHash('sha256').update(file.content).digest('hex');
+    annotation.file = { name: file.name, size: file.content.length, sha256, contentType: file.contentType };
+  }
+  return annotation;
+}
+
 export class AnnotationStore implements AnnotationRepository {
   constructor(private readonly dataDir: string) {}
 
@@ -66,19 +89,8 @@ export class AnnotationStore implements AnnotationRepository {
       const existing = (await this.list(executionId)).find((a) => a.id === entry.id);
       if (existing) return existing;
     }
-    const annotation: Annotation = {
-      id: entry.id ?? randomUUID(),
-      kind: entry.kind,
-      by: entry.by,
-      at: new Date().toISOString(),
-    };
-    if (entry.text !== undefined) annotation.text = entry.text;
-    if (entry.slack) annotation.slack = entry.slack;
-    if (file) {
-      const sha256 = createHash('sha256').update(file.content).digest('hex');
-      await this.storeFile(sha256, file.content);
-      annotation.file = { name: file.name, size: file.content.length, sha256, contentType: file.contentType };
-    }
+    const annotation = annotationRecord(entry, file);
+    if (file) await this.storeFile(annotation.file!.sha256, file.content);
     const list = this.listPath(executionId);
     await mkdir(path.dirname(list), { recursive: true });
     await appendFile(list, `${JSON.stringify(annotation)}\n`);

@@ -4,13 +4,12 @@
  * node-pg-migrate when a process opens the store; several processes starting at once take turns (its
  * advisory lock: one applies, the others wait and find nothing left to do).
  */
-import { randomUUID, createHash } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import type { Annotation, NewAnnotation } from '../annotations.js';
-import { ANNOTATION_ID } from '../annotations.js';
+import { ANNOTATION_ID, annotationRecord } from '../annotations.js';
 import { parseExecutionId } from '../shared/execution.js';
 import { projectRoot } from '../temporal/cli.js';
 import type { AnnotationRepository, LogKey, LogStore, OpenAttachment, PasoStore } from './store.js';
@@ -123,21 +122,12 @@ class PgAnnotations implements AnnotationRepository {
     file?: { name: string; contentType: string; content: Buffer },
   ): Promise<Annotation> {
     if (!parseExecutionId(executionId)) throw new Error(`not an execution id: ${JSON.stringify(executionId)}`);
-    const annotation: Annotation = {
-      id: entry.id ?? randomUUID(),
-      kind: entry.kind,
-      by: entry.by,
-      at: new Date().toISOString(),
-    };
-    if (entry.text !== undefined) annotation.text = entry.text;
-    if (entry.slack) annotation.slack = entry.slack;
+    const annotation = annotationRecord(entry, file);
     if (file) {
-      const sha256 = createHash('sha256').update(file.content).digest('hex');
       await this.pool.query('INSERT INTO paso_attachments (sha256, content) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-        sha256,
+        annotation.file!.sha256,
         file.content,
       ]);
-      annotation.file = { name: file.name, size: file.content.length, sha256, contentType: file.contentType };
     }
     // An id given twice (a chat message Slack sends again, a retried Talkback) keeps the first.
     const inserted = await this.pool.query(
