@@ -7,9 +7,8 @@
 import { execa, type ResultPromise } from 'execa';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { PasoProcess } from '../../test/support/paso-process.js';
-import { databaseServer, type DatabaseServer } from '../../test/support/postgres.js';
+import { createDatabase, databaseServer, type DatabaseServer } from '../../test/support/postgres.js';
 import { freePort } from '../../test/support/ports.js';
 import { resolveServerTools, resolveUiServer, startTemporalServer, type TemporalServer } from './temporal-server.js';
 
@@ -117,19 +116,6 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await stopAll();
     throw err;
   }
-}
-
-async function createDatabase(serverUrl: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 function startUi(binary: string, dir: string, temporalAddress: string, port: number): ResultPromise {

@@ -39,15 +39,23 @@ export async function databaseServer(): Promise<DatabaseServer> {
   return throwawayServer();
 }
 
-async function databaseOn(serverUrl: string, name: string, after: () => Promise<void>): Promise<TestDatabase> {
+/** Creates database `name` on the server; returns its URL. */
+export async function createDatabase(serverUrl: string, name: string): Promise<string> {
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function databaseOn(serverUrl: string, name: string, after: () => Promise<void>): Promise<TestDatabase> {
   return {
-    url: url.toString(),
+    url: await createDatabase(serverUrl, name),
     async stop() {
       const client = new pg.Client({ connectionString: serverUrl });
       await client.connect();
