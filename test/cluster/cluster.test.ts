@@ -61,21 +61,8 @@ describe('two gateways, two workers, one full Temporal server', () => {
     const run = 'for i in 1 2 3 4 5 6; do echo "line $i"; sleep 0.5; done';
     await a.pipeline({ name, stages: [{ name: 'S', actions: [{ name: 'a', type: 'command', run }] }] });
     const id = await a.trigger(name);
-    const res = await fetch(`${b.baseUrl}/executions/${id}/logs/S/a?follow=true`, {
-      headers: { authorization: `Bearer ${tokenOf('carol')}` },
-    });
+    const { res, text, statusAtFirstLine } = await b.followLog(id, 'S', 'a', 'line 1\n');
     expect(res.status).toBe(200);
-    const reader = res.body!.getReader();
-    let text = '';
-    let statusAtFirstLine: string | null | undefined;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += Buffer.from(value).toString('utf8');
-      if (statusAtFirstLine === undefined && text.includes('line 1\n')) {
-        statusAtFirstLine = (await b.execution(id)).stages[0]!.actions[0]!.status;
-      }
-    }
     expect(statusAtFirstLine).toBe('InProgress'); // it was live, not read after the end
     expect(text).toContain('line 1\nline 2\nline 3\nline 4\nline 5\nline 6\n');
     expect((await b.execution(id)).status).toBe('Succeeded');

@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Api, uniqueName } from '../support/api.js';
-import { tokenOf } from '../support/users.js';
 
 const api = new Api();
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'paso-exec-'));
@@ -269,22 +268,9 @@ describe("following an action's log", () => {
       ],
     });
     const id = await api.trigger(name);
-    const res = await fetch(`${api.baseUrl}/executions/${id}/logs/S/a?follow=true`, {
-      headers: { authorization: `Bearer ${tokenOf('carol')}` },
-    });
+    const { res, text, statusAtFirstLine } = await api.followLog(id, 'S', 'a', 'line 1\n');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
-    const reader = res.body!.getReader();
-    let text = '';
-    let statusAtFirstLine: string | null | undefined;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += Buffer.from(value).toString('utf8');
-      if (statusAtFirstLine === undefined && text.includes('line 1\n')) {
-        statusAtFirstLine = (await api.execution(id)).stages[0]!.actions[0]!.status;
-      }
-    }
     // The first line arrived while the command still ran; the stream ended once it had ended, with all of it.
     expect(statusAtFirstLine).toBe('InProgress');
     expect(text).toMatch(/line 1\n[^]*line 8\n=== \S+ exited with code 0\n$/);

@@ -99,21 +99,8 @@ describe('two gateways and a worker on one database', () => {
       ],
     });
     const id = await a.trigger(name);
-    const res = await fetch(`${b.baseUrl}/executions/${id}/logs/S/a?follow=true`, {
-      headers: { authorization: `Bearer ${tokenOf('carol')}` },
-    });
+    const { res, text, statusAtFirstLine } = await b.followLog(id, 'S', 'a', 'line 1\n');
     expect(res.status).toBe(200);
-    const reader = res.body!.getReader();
-    let text = '';
-    let statusAtFirstLine: string | null | undefined;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += Buffer.from(value).toString('utf8');
-      if (statusAtFirstLine === undefined && text.includes('line 1\n')) {
-        statusAtFirstLine = (await b.execution(id)).stages[0]!.actions[0]!.status;
-      }
-    }
     expect(statusAtFirstLine).toBe('InProgress');
     expect(text).toMatch(/line 1\n[^]*line 8\n=== \S+ exited with code 0\n$/);
     // Read whole, after the end, through the other gateway: the same bytes.

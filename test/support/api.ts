@@ -73,6 +73,32 @@ export class Api {
     return r.body;
   }
 
+  /**
+   * Follows an action's log (`?follow=true`, as carol, a viewer) until the stream ends: the response, all the
+   * text, and the action's status (read through this gateway) when `firstLine` arrived.
+   */
+  async followLog(id: string, stage: string, action: string, firstLine: string) {
+    const res = await fetch(`${this.baseUrl}/executions/${id}/logs/${stage}/${action}?follow=true`, {
+      headers: { authorization: `Bearer ${tokenOf('carol')}` },
+    });
+    let text = '';
+    let statusAtFirstLine: string | null | undefined;
+    if (res.ok) {
+      const reader = res.body!.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += Buffer.from(value).toString('utf8');
+        if (statusAtFirstLine === undefined && text.includes(firstLine)) {
+          const view = await this.execution(id);
+          const step = view.stages.find((s) => s.name === stage)?.actions.find((a) => a.name === action);
+          statusAtFirstLine = step?.status ?? null;
+        }
+      }
+    }
+    return { res, text, statusAtFirstLine };
+  }
+
   /** Polls the execution until it reaches one of `statuses`. */
   async waitFor(id: string, statuses: ExecutionStatus[] = ['Succeeded', 'Failed'], timeoutMs = 45_000) {
     const deadline = Date.now() + timeoutMs;
