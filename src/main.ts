@@ -5,7 +5,16 @@
 import path from 'node:path';
 import { checkDevUsers, loadConfig } from './config.js';
 import { temporalDbPath } from './data-dir.js';
-import { createClient, fail, registerExamples, startGatewayRole, startWorkerRole, stopOnSignal } from './roles.js';
+import { logger } from './log.js';
+import {
+  createClient,
+  fail,
+  registerExamples,
+  setUpProcess,
+  startGatewayRole,
+  startWorkerRole,
+  stopOnSignal,
+} from './roles.js';
 import type { Running } from './roles.js';
 import { projectRoot, resolveTemporalCli } from './temporal/cli.js';
 import type { DevServer } from './temporal/dev-server.js';
@@ -13,17 +22,18 @@ import { startDevServer } from './temporal/dev-server.js';
 
 const stack: (() => Promise<void>)[] = [];
 const stopAll = async () => {
-  for (const stop of stack.reverse()) await stop().catch((err: unknown) => console.error(err));
+  for (const stop of stack.reverse()) await stop().catch((err: unknown) => logger.error({ err }, 'stopping failed'));
 };
 stopOnSignal(stopAll);
 
 try {
   const config = loadConfig();
+  setUpProcess(config);
   checkDevUsers(config); // before anything starts: a refused start leaves nothing running
   let address = config.temporalAddress;
   let server: DevServer | undefined;
   if (!address) {
-    const cli = await resolveTemporalCli();
+    const cli = await resolveTemporalCli({ log: (line) => logger.info({ component: 'temporal-cli' }, line) });
     server = await startDevServer({
       cli,
       dbFile: temporalDbPath(config.dataDir),
@@ -44,14 +54,16 @@ try {
   stack.push(() => gateway.stop());
 
   const examples = await registerExamples(client, config, path.join(projectRoot(), 'examples'));
-  console.log(`pipelines registered: ${examples.join(', ') || 'none'}`);
-  if (server) console.log(`Temporal UI: ${server.uiUrl}  (frontend ${server.address})`);
+  logger.info(`pipelines registered: ${examples.join(', ') || 'none'}`);
+  if (server) logger.info(`Temporal UI: ${server.uiUrl}  (frontend ${server.address})`);
   if (config.devUsers) {
-    console.log('development users (no config file):');
+    // Public tokens of the embedded default (README), printed so a newcomer can use them at once.
+    logger.info('development users (no config file):');
     for (const u of config.devUsers)
-      console.log(`  ${u.name.padEnd(6)} ${u.roles.join(',').padEnd(9)} token ${u.token}`);
+      logger.info(`  ${u.name.padEnd(6)} ${u.roles.join(',').padEnd(9)} token ${u.token}`);
   }
-  console.log(`Paso is ready: http://${config.host}:${config.port}`);
+  // Worker and gateway share this process: the gateway's GET /metrics has both (PASO_METRICS_PORT adds a port).
+  logger.info(`Paso is ready: http://${config.host}:${config.port}`);
 } catch (err) {
   await stopAll();
   fail(err);

@@ -3,10 +3,11 @@
  * cleanly. `main.ts` runs both next to an embedded dev server; `worker.ts` and `gateway.ts` run one each.
  */
 import type { Server } from 'node:http';
+import { createServer } from 'node:net';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { makeTelemetryFilterString, NativeConnection, Runtime } from '@temporalio/worker';
 import YAML from 'yaml';
 import { createApp } from './api/app.js';
 import { Paso } from './api/paso.js';
@@ -19,9 +20,59 @@ import { createPasoWorker } from './temporal/worker.js';
 import { sweepWorkspaces } from './workspace-sweeper.js';
 import { openStore } from './store/open.js';
 import { Secrets } from './secrets.js';
+import { logger, neverLog, setLogLevel, startupLogger, temporalLogger } from './log.js';
+import { DecisionTimingInterceptor } from './metrics/client-interceptor.js';
+import { setSdkMetricsUrl, startMetricsServer } from './metrics/server.js';
+import { startTracing, stopTracing, tracingClientInterceptors } from './tracing.js';
+
+const workerLog = logger.child({ component: 'worker' });
 
 export interface Running {
   stop(): Promise<void>;
+}
+
+/**
+ * What every Paso process does first with its config: the log level; the values no log line may show (secret
+ * values given in the file or a worker's environment, the Slack credentials; file secrets are added when a
+ * worker reads them); tracing when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+ */
+export function setUpProcess(config: PasoConfig): void {
+  setLogLevel(config.logLevel);
+  neverLog(config.secrets.flatMap((s) => [s.value, s.env ? process.env[s.env] : undefined]));
+  neverLog([config.slack?.signingSecret, config.slack?.botToken]);
+  if (startTracing()) logger.info({ endpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT }, 'tracing: on');
+}
+
+let runtimeInstalled = false;
+
+/**
+ * The Temporal SDK runtime of a worker process, once: its logs (and Core's, forwarded) through Paso's logger;
+ * its Prometheus metrics on `PASO_SDK_METRICS_PORT` (or a free loopback port), copied into Paso's `/metrics`.
+ */
+async function installRuntime(config: PasoConfig): Promise<void> {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const host = config.sdkMetricsPort ? config.host : '127.0.0.1';
+  const port = config.sdkMetricsPort ?? (await freeLoopbackPort());
+  const bindAddress = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  Runtime.install({
+    logger: temporalLogger(),
+    telemetryOptions: {
+      logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) },
+      metrics: { prometheus: { bindAddress } },
+    },
+  });
+  setSdkMetricsUrl(`http://${bindAddress}/metrics`);
+}
+
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer().once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 /** The secrets of the config file; a relative `file` is read from the config file's folder. */
@@ -30,14 +81,16 @@ function workerSecrets(config: PasoConfig): Secrets {
 }
 
 export async function startWorkerRole(config: PasoConfig, address: string): Promise<Running> {
+  await installRuntime(config);
   await ensureSearchAttributes(config, address);
   const connection = await NativeConnection.connect({ address });
   // The activities' own client (watcher, recovery, CHECK, scheduled triggers) recovers as fast as the gateway's.
   const client = new Client({
     connection: await Connection.connect({ address, channelArgs: RECONNECT_QUICKLY }),
     namespace: config.namespace,
+    interceptors: { workflow: tracingClientInterceptors() },
   });
-  const store = await openStore(config);
+  const store = await openStore(config, (line) => logger.info({ component: 'store' }, line));
   const worker = await createPasoWorker({
     store,
     connection,
@@ -57,11 +110,14 @@ export async function startWorkerRole(config: PasoConfig, address: string): Prom
     client,
     dir: config.workspaceDir,
     retentionMs: config.workspaceRetentionHours * 3_600_000,
-    log: (line) => console.log(`worker: ${line}`),
+    log: (line) => workerLog.info(`worker: ${line}`),
   });
-  console.log(`worker: polling task queue "${config.taskQueue}" on ${address}`);
+  const metrics = config.metricsPort ? await startMetricsServer(config.host, config.metricsPort) : null;
+  if (metrics) workerLog.info(`worker: metrics on http://${config.host}:${config.metricsPort}/metrics`);
+  workerLog.info({ taskQueue: config.taskQueue }, `worker: polling task queue "${config.taskQueue}" on ${address}`);
   return {
     async stop() {
+      metrics?.close();
       sweeper.stop();
       worker.shutdown();
       await running;
@@ -77,7 +133,7 @@ async function ensureSearchAttributes(config: PasoConfig, address: string): Prom
   const connection = await Connection.connect({ address });
   try {
     const added = await registerSearchAttributes(connection, config.namespace);
-    if (added.length > 0) console.log(`registered search attributes: ${added.join(', ')}`);
+    if (added.length > 0) logger.info(`registered search attributes: ${added.join(', ')}`);
   } finally {
     await connection.close();
   }
@@ -105,20 +161,27 @@ export function createClient(config: PasoConfig, address: string): Client {
     interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 2 }))],
     channelArgs: RECONNECT_QUICKLY,
   });
-  return new Client({ connection, namespace: config.namespace });
+  const decisions = new DecisionTimingInterceptor();
+  const client = new Client({
+    connection,
+    namespace: config.namespace,
+    interceptors: { workflow: [...tracingClientInterceptors(), decisions] },
+  });
+  decisions.workflows = client.workflow;
+  return client;
 }
 
 export async function startGatewayRole(config: PasoConfig, client: Client): Promise<Running> {
   checkDevUsers(config);
   const registering = registerInBackground(client, config.namespace);
-  const store = await openStore(config);
+  const store = await openStore(config, (line) => logger.info({ component: 'store' }, line));
   const app = createApp({ client, config, store });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s)).once('error', reject);
   });
   const where = server.address();
   const port = where && typeof where === 'object' ? where.port : config.port;
-  console.log(`gateway: listening on http://${config.host}:${port}`);
+  logger.info({ component: 'gateway', port }, `gateway: listening on http://${config.host}:${port}`);
   return {
     stop: () =>
       new Promise<void>((resolve) => {
@@ -140,7 +203,7 @@ function registerInBackground(client: Client, namespace: string): { stop(): void
   const attempt = () => {
     registerSearchAttributes(client.connection as Connection, namespace).then(
       (added) => {
-        if (added.length > 0) console.log(`registered search attributes: ${added.join(', ')}`);
+        if (added.length > 0) logger.info(`registered search attributes: ${added.join(', ')}`);
       },
       () => {
         if (!stopped) timer = setTimeout(attempt, 5_000).unref();
@@ -179,14 +242,16 @@ export function stopOnSignal(stop: () => Promise<void>): void {
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(130);
     stopping = true;
-    console.log(`${signal}: stopping`);
-    stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error(err);
-        process.exit(1);
-      },
-    );
+    logger.info({ signal }, `${signal}: stopping`);
+    stop()
+      .then(() => stopTracing())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'stopping failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -194,6 +259,7 @@ export function stopOnSignal(stop: () => Promise<void>): void {
 
 /** Entry points end here on a start-up error: one clear line, non-zero exit. */
 export function fail(err: unknown): never {
-  console.error(err instanceof ConfigError ? `paso: ${err.message}` : err);
+  if (err instanceof ConfigError) startupLogger.fatal(`paso: ${err.message}`);
+  else startupLogger.fatal({ err }, `paso: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 }

@@ -9,7 +9,8 @@ import { runScript } from '../process-runner.js';
 import type { CheckResult } from '../shared/check.js';
 import type { CommandAction, Variables } from '../shared/definition.js';
 import type { CommandDeps } from './command.js';
-import { resolveSecrets } from './command.js';
+import { commandResult, resolveSecrets } from './command.js';
+import { commandDuration } from '../metrics/metrics.js';
 
 export interface RunCheckInput {
   pipeline: string;
@@ -17,7 +18,22 @@ export interface RunCheckInput {
   variables: Variables;
 }
 
+/** Measured as a command of kind `check` (stage label empty: CHECK comes before any stage). */
 export async function runCheck(deps: CommandDeps, input: RunCheckInput): Promise<CheckResult> {
+  const started = performance.now();
+  const labels = { pipeline: input.pipeline, stage: '', kind: 'check' };
+  const seconds = () => (performance.now() - started) / 1000;
+  try {
+    const result = await runCheckUnmeasured(deps, input);
+    commandDuration.observe({ ...labels, result: result.status === 'Succeeded' ? 'succeeded' : 'failed' }, seconds());
+    return result;
+  } catch (err) {
+    commandDuration.observe({ ...labels, result: commandResult(err) }, seconds());
+    throw err;
+  }
+}
+
+async function runCheckUnmeasured(deps: CommandDeps, input: RunCheckInput): Promise<CheckResult> {
   const ctx = Context.current();
   // The check workflow's id ends with the request's own id: one directory per trigger request.
   const request = ctx.info.workflowExecution?.workflowId.split(':').at(-1) ?? 'unknown';

@@ -18,6 +18,8 @@ import { ErrorTypes } from '../shared/messages.js';
 import type { CommandOutcome } from '../workflows/execution-state.js';
 import { holdLease } from './lease.js';
 import { SecretUnavailable, type Secrets } from '../secrets.js';
+import { neverLog } from '../log.js';
+import { commandDuration } from '../metrics/metrics.js';
 
 export interface RunCommandInput {
   executionId: string;
@@ -67,11 +69,48 @@ export async function runCommand(deps: CommandDeps, input: RunCommandInput): Pro
   });
 }
 
+type WorkspaceRun = Parameters<typeof runUnmeasured>[1];
+
 /**
  * Runs a script in the execution's workspace as the current activity: heartbeats, killed with its process
  * group on cancellation or timeout. A failure is a non-retryable ApplicationFailure carrying the outcome.
+ * Measured: `paso_command_duration_seconds` by pipeline, stage, kind and result.
  */
-export async function runInWorkspace(
+export async function runInWorkspace(deps: CommandDeps, input: WorkspaceRun): Promise<CommandOutcome> {
+  const started = performance.now();
+  const where = input.where;
+  const labels =
+    'talkback' in where
+      ? { pipeline: input.pipeline, stage: '', kind: 'talkback' }
+      : {
+          pipeline: input.pipeline,
+          stage: where.stage,
+          kind: where.action.endsWith('.rollback') ? 'rollback' : 'action',
+        };
+  const seconds = () => (performance.now() - started) / 1000;
+  try {
+    const outcome = await runUnmeasured(deps, input);
+    commandDuration.observe({ ...labels, result: 'succeeded' }, seconds());
+    return outcome;
+  } catch (err) {
+    commandDuration.observe({ ...labels, result: commandResult(err) }, seconds());
+    throw err;
+  }
+}
+
+/** The `result` label of a command that did not succeed, from what it threw. */
+export function commandResult(err: unknown): string {
+  if (err instanceof ApplicationFailure) {
+    if (err.type === ErrorTypes.CommandTimedOut) return 'timed_out';
+    if (err.type === ErrorTypes.WorkerLost) return 'worker_lost';
+    if (err.type === ErrorTypes.CommandFailed)
+      return err.message.endsWith('the command did not run') ? 'refused' : 'failed';
+    return 'error';
+  }
+  return 'abandoned';
+}
+
+async function runUnmeasured(
   deps: CommandDeps,
   input: {
     executionId: string;
@@ -172,7 +211,9 @@ export async function resolveSecrets(
   pipeline: string,
 ): Promise<Record<string, string>> {
   try {
-    return await deps.secrets.resolve(names, pipeline);
+    const values = await deps.secrets.resolve(names, pipeline);
+    neverLog(Object.values(values));
+    return values;
   } catch (err) {
     if (!(err instanceof SecretUnavailable)) throw err;
     throw ApplicationFailure.create({

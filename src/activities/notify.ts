@@ -4,6 +4,7 @@
  * with retries: a hook that is down delays the message and never blocks the pipeline.
  */
 import { ApplicationFailure } from '@temporalio/activity';
+import { notifications } from '../metrics/metrics.js';
 
 export interface NotifyEvent {
   event: 'approval-requested' | 'pause' | 'trap';
@@ -23,17 +24,28 @@ export interface NotifyInput {
   body: NotifyEvent;
 }
 
+/** Measured: `paso_notifications_total` by event and result (ok; retried: Temporal tries again; refused). */
 export async function notify(input: NotifyInput): Promise<void> {
-  const response = await fetch(input.hookUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'user-agent': 'paso' },
-    body: JSON.stringify(input.body),
-    signal: AbortSignal.timeout(10_000),
-  });
+  const event = input.body.event;
+  let response: Response;
+  try {
+    response = await fetch(input.hookUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'paso' },
+      body: JSON.stringify(input.body),
+      signal: AbortSignal.timeout(10_000),
+    });
+  } catch (err) {
+    notifications.inc({ event, result: 'retried' });
+    throw err;
+  }
   if (response.status >= 500 || response.status === 429) {
+    notifications.inc({ event, result: 'retried' });
     throw new Error(`notification hook answered ${response.status}`); // retried
   }
   if (!response.ok) {
+    notifications.inc({ event, result: 'refused' });
     throw ApplicationFailure.nonRetryable(`notification hook refused it: ${response.status}`, 'NotificationRefused');
   }
+  notifications.inc({ event, result: 'ok' });
 }

@@ -15,6 +15,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { MulterError } from 'multer';
 import { ErrorTypes } from '../shared/messages.js';
+import { logger } from '../log.js';
 import type { FieldError } from '../shared/validation.js';
 import { toFieldErrors } from '../shared/validation.js';
 
@@ -170,7 +171,9 @@ function describeRequestError(err: Error): string {
 
 export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const problem = toProblem(err);
-  if (problem.status >= 500 && problem.status !== 503) console.error(`${req.method} ${req.originalUrl}:`, err);
+  if (problem.status >= 500 && problem.status !== 503) {
+    logger.error({ err, reqId: res.locals.requestId as unknown, method: req.method, path: req.path }, 'request failed');
+  }
   // Too late for a problem (a download failed half-way): cut the response, so the client sees it is short.
   if (res.headersSent) {
     res.destroy();

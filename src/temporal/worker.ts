@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
@@ -19,6 +20,9 @@ import type { PasoOptions } from '../api/paso.js';
 import type { SlackSettings } from '../slack.js';
 import { slackClient } from '../slack.js';
 import { projectRoot } from './cli.js';
+import { activityLogContext } from '../log-context.js';
+import { metricsSinks } from '../metrics/sinks.js';
+import { tracingActivityInterceptors } from '../tracing.js';
 
 export interface PasoWorkerOptions {
   connection: NativeConnection;
@@ -89,6 +93,20 @@ export const WORKFLOW_BUNDLE = path.join(projectRoot(), 'dist', 'workflow-bundle
  */
 export const WORKFLOW_BUNDLER_OPTIONS = { ignoreModules: ['fs', 'fs/promises'] };
 
+/** This module's sibling in src/ (a `.ts` file, tests from source) or dist/ (`.js`, built). */
+function sibling(relative: string): string {
+  const js = fileURLToPath(new URL(relative, import.meta.url));
+  return existsSync(js) ? js : js.replace(/\.js$/, '.ts');
+}
+
+/**
+ * Workflow interceptors bundled with the workflows (every deployment runs the same bundle): Paso's, for
+ * metrics (`pasoMetrics` sink) and to carry the trace context on to activities. Temporal's OpenTelemetry
+ * workflow interceptors are not among them: their extra microtask turns break the replay of histories
+ * recorded without them (test/integration/replay.test.ts), so workflows have no spans of their own.
+ */
+export const WORKFLOW_INTERCEPTOR_MODULES = [sibling('../metrics/workflow-interceptors.js')];
+
 export async function createPasoWorker(options: PasoWorkerOptions): Promise<PasoWorker> {
   const bundlePath = options.workflowBundlePath ?? WORKFLOW_BUNDLE;
   const workflows = existsSync(bundlePath)
@@ -97,6 +115,8 @@ export async function createPasoWorker(options: PasoWorkerOptions): Promise<Paso
         workflowsPath: path.join(projectRoot(), 'src', 'workflows', 'index.ts'),
         bundlerOptions: WORKFLOW_BUNDLER_OPTIONS,
       };
+  // Modules for a bundle made here; a prebuilt bundle has them already (scripts/bundle-workflows.ts).
+  const workflowModules = 'workflowsPath' in workflows ? WORKFLOW_INTERCEPTOR_MODULES : [];
   const identity = `${process.pid}@${os.hostname()}`;
   const workspaceDir = options.workspaceDir ?? path.join(options.dataDir, 'workspaces');
   const workspaceQueue = workspaceTaskQueue(options.taskQueue, workspaceDir);
@@ -131,6 +151,8 @@ export async function createPasoWorker(options: PasoWorkerOptions): Promise<Paso
     // rather than at 80% of the heartbeat timeout.
     maxHeartbeatThrottleInterval: 2_000,
     defaultHeartbeatThrottleInterval: 2_000,
+    interceptors: { activity: [activityLogContext, ...tracingActivityInterceptors()], workflowModules },
+    sinks: metricsSinks(),
   };
   const main = await Worker.create({
     ...common,

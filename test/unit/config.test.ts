@@ -55,6 +55,16 @@ describe('configuration', () => {
     expect(loadConfig({}, d).databaseUrl).toBeUndefined();
   });
 
+  it('reads the operations settings: log level, metrics ports', () => {
+    const d = dir();
+    expect(loadConfig({}, d)).toMatchObject({ logLevel: 'info', metricsPort: undefined, sdkMetricsPort: undefined });
+    expect(
+      loadConfig({ PASO_LOG_LEVEL: 'DEBUG', PASO_METRICS_PORT: '9464', PASO_SDK_METRICS_PORT: '9465' }, d),
+    ).toMatchObject({ logLevel: 'debug', metricsPort: 9464, sdkMetricsPort: 9465 });
+    expect(() => loadConfig({ PASO_LOG_LEVEL: 'loud' }, d)).toThrow(/PASO_LOG_LEVEL: one of trace, debug, info/);
+    expect(() => loadConfig({ PASO_METRICS_PORT: '0' }, d)).toThrow(/PASO_METRICS_PORT/);
+  });
+
   it('reads Slack and Talkback settings, with their defaults, and refuses a Talkback name given twice', () => {
     const d = dir();
     const file = path.join(d, 'c.json');

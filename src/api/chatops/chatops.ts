@@ -19,6 +19,7 @@ import type { ExecutionView } from '../../shared/execution-view.js';
 import { authorize } from '../auth.js';
 import type { Paso } from '../paso.js';
 import { HttpProblem, toProblem } from '../problem.js';
+import { logger } from '../../log.js';
 import type { ChatCommand } from './commands.js';
 import { CHANNEL_PREFIX, HELP, parseCommand } from './commands.js';
 
@@ -302,7 +303,7 @@ function pick(
 /** What a refused or failed command says in the channel: the same reason the HTTP API would give. */
 function refusal(err: unknown): string {
   const problem = toProblem(err);
-  if (problem.status === 500) console.error('chatops:', err);
+  if (problem.status === 500) logger.error({ err }, 'chatops: a command failed');
   const icon = problem.status === 403 ? ':no_entry:' : ':warning:';
   const detail = problem.status === 403 ? `not allowed: ${problem.message}` : problem.message;
   return `${icon} ${escapeMrkdwn(detail)}. Nothing was done.`;
