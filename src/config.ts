@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { pipelineNameSchema, secretNameSchema, secretNamesSchema } from './shared/definition.js';
 import { DEFAULT_TASK_QUEUE } from './shared/temporal.js';
 import { toFieldErrors } from './shared/validation.js';
+import { LOG_LEVELS, type PasoLogLevel } from './log.js';
 
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -151,6 +152,10 @@ export interface PasoConfig {
   secrets: z.output<typeof fileSchema>['secrets'];
   /** Where manual steps are announced (HTTP POST of a JSON document), if anywhere. */
   notificationUrl: string | null;
+  /** Signs the console's session cookies; every gateway behind one address needs the same. Unset: made at start. */
+  sessionSecret: string | undefined;
+  /** The Temporal Web UI, for the console's links to workflows (PASO_TEMPORAL_UI_URL; the dev server's own). */
+  temporalUiUrl: string | null;
   /** The gateway's address as people reach it, for links in notifications. */
   publicUrl: string;
   configFile: string | undefined;
@@ -174,6 +179,15 @@ export interface PasoConfig {
   authFailuresPerMinute: number;
   /** Express's `trust proxy` (e.g. `loopback`, `10.0.0.0/8`, a hop count): whose X-Forwarded-For gives the client. */
   trustProxy: string | undefined;
+  /** pino's level for the process's logs (`PASO_LOG_LEVEL`). */
+  logLevel: PasoLogLevel;
+  /** A worker's own `GET /metrics` port (`PASO_METRICS_PORT`); unset: none (the gateway serves its own). */
+  metricsPort: number | undefined;
+  /**
+   * Where the Temporal SDK runtime of a worker serves its Prometheus metrics (`PASO_SDK_METRICS_PORT`, on
+   * PASO_HOST); unset: a free loopback port. Either way they are also copied into Paso's `/metrics`.
+   */
+  sdkMetricsPort: number | undefined;
 }
 
 export class ConfigError extends Error {
@@ -253,6 +267,15 @@ const envSchema = z.object({
   PASO_LOG_LIMIT_MB: z.coerce.number().positive().max(100_000).default(50),
   PASO_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(30),
   PASO_TRUST_PROXY: z.string().min(1).optional(),
+  PASO_LOG_LEVEL: z
+    .string()
+    .toLowerCase()
+    .pipe(z.enum(LOG_LEVELS, { error: `one of ${LOG_LEVELS.join(', ')}` }))
+    .default('info'),
+  PASO_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  PASO_SDK_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  PASO_SESSION_SECRET: z.string().min(32, 'at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
+  PASO_TEMPORAL_UI_URL: z.url().optional(),
   PASO_DATABASE_URL: z
     .string()
     .optional()
@@ -291,6 +314,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     databaseUrl: e.PASO_DATABASE_URL,
     authFailuresPerMinute: e.PASO_AUTH_FAILURES_PER_MINUTE,
     trustProxy: e.PASO_TRUST_PROXY,
+    logLevel: e.PASO_LOG_LEVEL,
+    metricsPort: e.PASO_METRICS_PORT,
+    sdkMetricsPort: e.PASO_SDK_METRICS_PORT,
+    sessionSecret: e.PASO_SESSION_SECRET,
+    // The embedded dev server serves its UI; elsewhere only the operator knows where the Web UI is.
+    temporalUiUrl:
+      (e.PASO_TEMPORAL_UI_URL ?? (e.TEMPORAL_ADDRESS ? null : `http://127.0.0.1:${e.PASO_TEMPORAL_UI_PORT}`))?.replace(
+        /\/$/,
+        '',
+      ) ?? null,
   };
 
   if (configFile === undefined) {

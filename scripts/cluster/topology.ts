@@ -4,6 +4,7 @@
  * their own hosts), and N gateways on their own ports, all with one `PASO_DATABASE_URL`. `npm run cluster`
  * and the cluster tests (`test/cluster/`) start it through here.
  */
+import { randomBytes } from 'node:crypto';
 import { execa, type ResultPromise } from 'execa';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -84,7 +85,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       temporalAddress: temporal.address,
       configFile,
       taskQueue,
-      env: { PASO_DATABASE_URL: databaseUrl, ...options.env },
+      // Both gateways sign the console's session cookies with one key, so a session works behind either.
+      env: { PASO_DATABASE_URL: databaseUrl, PASO_SESSION_SECRET: randomBytes(32).toString('hex'), ...options.env },
     };
     const workers: PasoProcess[] = [];
     for (let i = 1; i <= (options.workers ?? 2); i++) {

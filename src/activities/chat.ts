@@ -4,10 +4,12 @@
  * delay; an outage or a network error is retried with backoff; only what Slack will never accept (the
  * channel is gone, the bot was removed, the token is wrong) is given up.
  */
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { WebClient } from '@slack/web-api';
 import { WebAPIPlatformError, WebAPIRateLimitedError } from '@slack/web-api';
+import { decisionBlocks, type ChatDecision } from '../shared/chat-buttons.js';
 import { ErrorTypes } from '../shared/messages.js';
+import { slackRetries } from '../metrics/metrics.js';
 
 export interface ChatDeps {
   /** Null when the config file has no `slack` section. */
@@ -17,6 +19,8 @@ export interface ChatDeps {
 export interface PostChatInput {
   channel: string;
   text: string;
+  /** A manual step waiting for people: the post carries its buttons. */
+  decision?: ChatDecision;
 }
 
 /** Slack's answers that no retry can change. */
@@ -40,8 +44,16 @@ export async function postChat(deps: ChatDeps, input: PostChatInput): Promise<vo
       ErrorTypes.ChatRefused,
     );
   }
+  // Each attempt is counted by the client (slack.ts); each one after the first is a retry, counted here.
+  const method = 'chat.postMessage';
+  if (Context.current().info.attempt > 1) slackRetries.inc({ source: 'activity', method });
   try {
-    await deps.slack.chat.postMessage({ channel: input.channel, text: input.text, unfurl_links: false });
+    await deps.slack.chat.postMessage({
+      channel: input.channel,
+      text: input.text,
+      unfurl_links: false,
+      ...(input.decision ? { blocks: decisionBlocks(input.text, input.decision) as never } : {}),
+    });
   } catch (err) {
     if (err instanceof WebAPIRateLimitedError) {
       throw ApplicationFailure.create({

@@ -60,31 +60,50 @@ export class AuthFailureLimiter {
   }
 }
 
-export function authenticate(users: readonly User[], limiter: AuthFailureLimiter | null = null): RequestHandler {
+/**
+ * The user a token belongs to, if any. Tokens are compared by hash against every user, so the time taken says
+ * nothing about which one matched. The API (bearer tokens) and the console's sign-in both use it.
+ */
+export function tokenMatcher(users: readonly User[]): (token: string) => User | undefined {
   const hashes = users.map((u) => ({ user: u, hash: Buffer.from(u.tokenSha256, 'hex') }));
+  return (token) => {
+    const presented = Buffer.from(sha256Hex(token), 'hex');
+    let found: User | undefined;
+    for (const { user, hash } of hashes) if (timingSafeEqual(hash, presented)) found ??= user;
+    return found;
+  };
+}
+
+/** The address failed authentications are counted against (the client's, behind trusted proxies). */
+export function clientAddress(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+}
+
+/** 429 while `address` has no failed authentications left. */
+export function refuseWhileLimited(limiter: AuthFailureLimiter | null, address: string): void {
+  const wait = limiter?.retryAfter(address) ?? 0;
+  if (wait > 0) {
+    throw new HttpProblem(
+      429,
+      `too many failed authentications from ${address}: try again in ${wait} s`,
+      undefined,
+      {},
+      wait,
+    );
+  }
+}
+
+export function authenticate(users: readonly User[], limiter: AuthFailureLimiter | null = null): RequestHandler {
+  const userFor = tokenMatcher(users);
   return (req, res, next) => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
     if (!match) {
       res.set('WWW-Authenticate', 'Bearer');
       return next(new HttpProblem(401, 'send Authorization: Bearer <token>'));
     }
-    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-    const wait = limiter?.retryAfter(address) ?? 0;
-    if (wait > 0) {
-      return next(
-        new HttpProblem(
-          429,
-          `too many failed authentications from ${address}: try again in ${wait} s`,
-          undefined,
-          {},
-          wait,
-        ),
-      );
-    }
-    const presented = Buffer.from(sha256Hex(match[1]!), 'hex');
-    // Compare against every user, so the time taken says nothing about which one matched.
-    let found: User | undefined;
-    for (const { user, hash } of hashes) if (timingSafeEqual(hash, presented)) found ??= user;
+    const address = clientAddress(req);
+    refuseWhileLimited(limiter, address);
+    const found = userFor(match[1]!);
     if (!found) {
       limiter?.failed(address);
       res.set('WWW-Authenticate', 'Bearer error="invalid_token"');

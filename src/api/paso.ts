@@ -332,6 +332,21 @@ export class Paso {
     });
   }
 
+  /**
+   * The ids of this deployment's running executions across pipelines, oldest first, from Temporal's visibility
+   * store (at most `limit`): what the console looks through for decisions people may make.
+   */
+  async runningExecutions(limit: number): Promise<string[]> {
+    const query = `WorkflowType = 'execution' AND ExecutionStatus = 'Running' AND TaskQueue = '${this.taskQueue}'`;
+    const found: { id: string; start: number }[] = [];
+    for await (const wf of this.client.workflow.list({ query, pageSize: Math.min(limit, 1000) })) {
+      const id = wf.workflowId;
+      if (parseExecutionId(id)) found.push({ id, start: wf.startTime.getTime() });
+      if (found.length >= limit) break;
+    }
+    return found.sort((a, b) => a.start - b.start).map((f) => f.id);
+  }
+
   /** The highest execution number Temporal's visibility store knows for the pipeline. */
   private async highestExecution(pipeline: string): Promise<number> {
     let highest = 0;

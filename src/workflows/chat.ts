@@ -15,6 +15,8 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import type { PostChatInput } from '../activities/chat.js';
+import type { ChatDecision } from '../shared/chat-buttons.js';
 import { statusText, talkbackText } from '../shared/chat-text.js';
 import type { ExecutionInput } from '../shared/execution.js';
 import type { RunTalkbackInput } from '../shared/messages.js';
@@ -43,7 +45,7 @@ const WELCOME =
   '`approve [comment]`, `reject [comment]`, `resume`, `retry`, `skip`, `abort`, `stop [abandon]` or `run <talkback>`.';
 
 export class ExecutionChat {
-  private readonly queue: { channel: string; text: string }[] = [];
+  private readonly queue: PostChatInput[] = [];
   private closing = false;
   private talkbacksRunning = 0;
   private readonly delivery: Promise<void>;
@@ -84,11 +86,16 @@ export class ExecutionChat {
     );
   }
 
-  /** Posts the text to every bound channel; with none bound, it is not even written. */
-  post(text: () => string): void {
+  /**
+   * Posts the text to every bound channel; with none bound, it is not even written. A `decision` (a manual
+   * step waiting for people) adds its buttons.
+   */
+  post(text: () => string, decision?: ChatDecision): void {
     if (this.state.channels.length === 0) return;
     const written = text();
-    for (const { channel } of this.state.channels) this.queue.push({ channel, text: written });
+    for (const { channel } of this.state.channels) {
+      this.queue.push({ channel, text: written, ...(decision ? { decision } : {}) });
+    }
   }
 
   /** Waits for running Talkback commands and for every post to be delivered (or given up). */

@@ -105,7 +105,13 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     abandoning: () => state.stopRequest?.abandon === true,
     rejected: () => void (rejected = true),
     notify: (event) => {
-      chat.post(() => waitingText(state.view(), event.stage, event.action, input.reviewUrl ?? null));
+      const kind = event.event === 'trap' ? 'trap' : event.event === 'pause' ? 'resume' : 'approval';
+      chat.post(() => waitingText(state.view(), event.stage, event.action, input.reviewUrl ?? null), {
+        executionId: input.executionId,
+        stage: event.stage,
+        action: event.action,
+        kind,
+      });
       if (!input.notificationUrl) return;
       const body = {
         ...event,

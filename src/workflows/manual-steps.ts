@@ -4,7 +4,8 @@
  * feeds decisions in (from a signal or an Update) and awaits the outcome. Unit-tested on its own.
  */
 import type { ApprovalAction, PauseAction } from '../shared/definition.js';
-import type { ApprovalDecision, Decider, ResumeDecision, TrapDecision } from '../shared/messages.js';
+import type { ApprovalDecision, ResumeDecision, TrapDecision } from '../shared/messages.js';
+import { approvalRefusal, resumeRefusal, trapRefusal } from '../shared/rights.js';
 
 export type ManualKind = 'approval' | 'resume' | 'trap';
 
@@ -30,8 +31,6 @@ interface Wait {
   outcome: Outcome | null;
 }
 
-const OPERATOR_ROLES = ['operator', 'admin'];
-
 export class ManualWaits {
   private readonly waits = new Map<string, Wait>();
 
@@ -56,11 +55,8 @@ export class ManualWaits {
   checkApproval(d: ApprovalDecision): void {
     const wait = this.waiting(d, 'approval');
     const spec = wait.spec as ApprovalAction;
-    if (!isAmong(d, spec.approvers))
-      throw new DecisionRefused('forbidden', `${d.by} is not an approver of this action`);
-    if (d.by === this.triggeredBy && !spec.allowSelfApproval) {
-      throw new DecisionRefused('forbidden', `${d.by} triggered this execution and may not approve it`);
-    }
+    const refusal = approvalRefusal(d, spec, this.triggeredBy);
+    if (refusal) throw new DecisionRefused('forbidden', refusal);
     if (wait.approvedBy.includes(d.by)) {
       throw new DecisionRefused('not-waiting', `${d.by} has already approved; each person counts once`);
     }
@@ -80,10 +76,8 @@ export class ManualWaits {
 
   checkResume(d: ResumeDecision): void {
     const wait = this.waiting(d, 'resume');
-    const allowed = (wait.spec as PauseAction).allowed;
-    if (!isOperator(d) && !(allowed && isAmong(d, allowed))) {
-      throw new DecisionRefused('forbidden', `${d.by} may not resume this pause`);
-    }
+    const refusal = resumeRefusal(d, wait.spec as PauseAction);
+    if (refusal) throw new DecisionRefused('forbidden', refusal);
   }
 
   resume(d: ResumeDecision): void {
@@ -93,7 +87,8 @@ export class ManualWaits {
 
   checkTrap(d: TrapDecision): void {
     this.waiting(d, 'trap');
-    if (!isOperator(d)) throw new DecisionRefused('forbidden', `${d.by} may not decide traps (operators do)`);
+    const refusal = trapRefusal(d);
+    if (refusal) throw new DecisionRefused('forbidden', refusal);
   }
 
   decideTrap(d: TrapDecision): void {
@@ -116,12 +111,4 @@ export class ManualWaits {
 
 function key(stage: string, action: string): string {
   return `${stage}\u0000${action}`;
-}
-
-function isAmong(d: Decider, who: { users: string[]; groups: string[] }): boolean {
-  return who.users.includes(d.by) || (d.groups ?? []).some((g) => who.groups.includes(g));
-}
-
-function isOperator(d: Decider): boolean {
-  return (d.roles ?? []).some((r) => OPERATOR_ROLES.includes(r));
 }

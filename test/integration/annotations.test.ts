@@ -9,7 +9,7 @@ const api = new Api();
 
 async function upload(id: string, content: Buffer, name: string, text?: string) {
   const form = new FormData();
-  form.append('file', new Blob([content], { type: 'text/plain' }), name);
+  form.append('file', new Blob([new Uint8Array(content)], { type: 'text/plain' }), name);
   if (text) form.append('text', text);
   const res = await fetch(`${inject('pasoUrl')}/executions/${id}/annotations`, {
     method: 'POST',

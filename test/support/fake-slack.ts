@@ -9,6 +9,7 @@
  *   POST /_fake/refuse            { method, textIncludes?, count, status, retryAfter? }: the next matching
  *                                 calls get that status (429 with Retry-After: a rate limit; 503: an outage)
  *   POST /_fake/channels          { name, members? }: a channel that exists before Paso asks
+ *   POST /_fake/join              { channel, users }: people join a channel
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +22,12 @@ export interface FakeMessage {
   text: string;
   ts: string;
   thread_ts?: string;
+  /** Block Kit blocks, when the post has them (buttons). */
+  blocks?: unknown[];
+  /** `chat.postEphemeral`: only this user sees it. */
+  ephemeralTo?: string;
+  /** `chat.update` changed it this many times. */
+  edits?: number;
 }
 export interface FakeCall {
   method: string;
@@ -48,6 +55,11 @@ export async function startFakeSlack(): Promise<{ url: string; close: () => Prom
   const calls: FakeCall[] = [];
   const refusals: Refusal[] = [];
   let serial = 0;
+  let tsSerial = 0;
+  // Unique, increasing, in Slack's `<seconds>.<micro>` form.
+  const newTs = () => `${Math.floor(Date.now() / 1000)}.${String(++tsSerial).padStart(6, '0')}`;
+  // The Web API client sends `blocks` as a JSON string in form bodies, as an array in JSON bodies.
+  const parseBlocks = (blocks: unknown) => (typeof blocks === 'string' ? JSON.parse(blocks) : blocks) as unknown[];
   const newChannel = (name: string, members: string[]) => {
     const channel = { id: `C${String(++serial).padStart(8, '0')}`, name, members: new Set(members) };
     channels.set(channel.id, channel);
@@ -88,15 +100,34 @@ export async function startFakeSlack(): Promise<{ url: string; close: () => Prom
       const next = start + size < all.length ? String(start + size) : '';
       return { ok: true, channels: page, response_metadata: { next_cursor: next } };
     },
-    'chat.postMessage': ({ channel, text, thread_ts }) => {
+    'chat.postMessage': ({ channel, text, thread_ts, blocks }) => {
       const c = channels.get(channel ?? '');
       if (!c) return { ok: false, error: 'channel_not_found' };
       if (!c.members.has(FAKE_SLACK_BOT_USER)) return { ok: false, error: 'not_in_channel' };
       if (!text) return { ok: false, error: 'no_text' };
-      const message: FakeMessage = { channel: c.id, text, ts: `${Date.now() / 1000}`.padEnd(17, '0') };
+      const message: FakeMessage = { channel: c.id, text, ts: newTs() };
       if (thread_ts) message.thread_ts = thread_ts;
+      if (blocks) message.blocks = parseBlocks(blocks);
       messages.push(message);
       return { ok: true, channel: c.id, ts: message.ts, message: { text, user: FAKE_SLACK_BOT_USER } };
+    },
+    'chat.update': ({ channel, ts, text, blocks }) => {
+      const message = messages.find((m) => m.channel === channel && m.ts === ts && !m.ephemeralTo);
+      if (!message) return { ok: false, error: 'message_not_found' };
+      if (!text && !blocks) return { ok: false, error: 'no_text' };
+      if (text) message.text = text;
+      if (blocks) message.blocks = parseBlocks(blocks);
+      message.edits = (message.edits ?? 0) + 1;
+      return { ok: true, channel, ts, text: message.text };
+    },
+    'chat.postEphemeral': ({ channel, user, text }) => {
+      const c = channels.get(channel ?? '');
+      if (!c) return { ok: false, error: 'channel_not_found' };
+      if (!user || !c.members.has(user)) return { ok: false, error: 'user_not_in_channel' };
+      if (!text) return { ok: false, error: 'no_text' };
+      const ts = newTs();
+      messages.push({ channel: c.id, text, ts, ephemeralTo: user });
+      return { ok: true, message_ts: ts };
     },
   };
 
@@ -114,6 +145,12 @@ export async function startFakeSlack(): Promise<{ url: string; close: () => Prom
         if (url.pathname === '/_fake/calls') return reply(200, calls);
         if (url.pathname === '/_fake/refuse') {
           refusals.push(body as unknown as Refusal);
+          return reply(204, {});
+        }
+        if (url.pathname === '/_fake/join') {
+          const c = channels.get(String(body.channel));
+          if (!c) return reply(404, { error: 'channel_not_found' });
+          for (const u of (body.users as string[] | undefined) ?? []) c.members.add(u);
           return reply(204, {});
         }
         if (url.pathname === '/_fake/channels') {

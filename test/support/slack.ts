@@ -38,6 +38,42 @@ export class Slack {
     return { status: res.status, text: await res.text() };
   }
 
+  /**
+   * `user` clicks the button `decision` (`approve`, `skip`, …) of a post, as Slack sends a `block_actions`
+   * interaction: form-encoded `payload`, signed.
+   */
+  async click(user: string, message: FakeMessage, decision: string, options: { signature?: string } = {}) {
+    const buttons = (message.blocks ?? []).flatMap((b) => (b as { elements?: unknown[] }).elements ?? []);
+    const button = buttons.find((e) => (e as { action_id?: string }).action_id === `paso:${decision}`) as
+      { action_id: string; value: string } | undefined;
+    if (!button) throw new Error(`the post has no ${decision} button: ${JSON.stringify(message.blocks)}`);
+    const payload = {
+      type: 'block_actions',
+      user: { id: user, team_id: 'T0PASO' },
+      team: { id: 'T0PASO' },
+      channel: { id: message.channel },
+      container: { type: 'message', message_ts: message.ts, channel_id: message.channel },
+      message: { ts: message.ts, text: message.text, blocks: message.blocks },
+      actions: [
+        { type: 'button', action_id: button.action_id, value: button.value, action_ts: `${Date.now() / 1000}` },
+      ],
+      response_url: `${this.fakeUrl}/actions/response`,
+      trigger_id: `trig-${++this.serial}`,
+    };
+    const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+    const timestamp = Math.floor(Date.now() / 1000);
+    const res = await fetch(`${this.pasoUrl}/chatops/slack/interactions`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-slack-request-timestamp': String(timestamp),
+        'x-slack-signature': options.signature ?? sign(body, timestamp),
+      },
+      body,
+    });
+    return { status: res.status, text: await res.text() };
+  }
+
   /** Sends an event callback; returns its event id. */
   async event(event: Record<string, unknown>, options: { eventId?: string; retry?: number } = {}): Promise<string> {
     const eventId = options.eventId ?? `Ev${randomUUID().replace(/-/g, '').slice(0, 12)}`;
@@ -68,6 +104,12 @@ export class Slack {
     await this.say(user, lobby, `${MENTION} add #job-${executionId}`);
     const reply = await this.waitForMessage(lobby, `now follows *${executionId}*`);
     return /<#(C\w+)>/.exec(reply.text)![1]!;
+  }
+
+  /** People join a channel (to click its buttons, they must be in it). */
+  async join(channel: string, users: string[]): Promise<void> {
+    const res = await fetch(`${this.fakeUrl}/_fake/join`, { method: 'POST', body: JSON.stringify({ channel, users }) });
+    expect(res.status).toBe(204);
   }
 
   async messages(channel?: string): Promise<FakeMessage[]> {

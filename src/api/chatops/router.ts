@@ -6,7 +6,9 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
 import { HttpProblem } from '../problem.js';
+import { logger } from '../../log.js';
 import { parse } from '../validate.js';
+import { blockActionsSchema, type ChatButtons } from './buttons.js';
 import type { ChatOps } from './chatops.js';
 import { slackSignatureProblem } from './verify.js';
 
@@ -29,10 +31,33 @@ const envelopeSchema = z.looseObject({
 });
 
 export function slackEventsRouter(
-  chatops: { handler: ChatOps; signingSecret: string } | null,
+  chatops: { handler: ChatOps; buttons: ChatButtons; signingSecret: string } | null,
   bodyLimit: string,
 ): Router {
   const router = Router();
+  // Interactions (button clicks): form-encoded `payload=<json>`, signed like events. Acknowledged at once; the
+  // post is updated (or the clicker told why not) through the Web API afterwards.
+  router.post('/interactions', express.raw({ type: () => true, limit: bodyLimit }), (req, res) => {
+    if (!chatops) throw new HttpProblem(404, 'ChatOps is not configured: the config file has no `slack` section');
+    const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+    const problem = slackSignatureProblem(chatops.signingSecret, {
+      body,
+      timestamp: req.get('x-slack-request-timestamp'),
+      signature: req.get('x-slack-signature'),
+    });
+    if (problem) throw new HttpProblem(401, problem);
+    let json: unknown;
+    try {
+      json = JSON.parse(new URLSearchParams(body).get('payload') ?? '');
+    } catch {
+      throw new HttpProblem(400, 'the request has no JSON `payload` field');
+    }
+    const type = (json as { type?: unknown } | null)?.type;
+    if (type !== 'block_actions') return void res.status(200).end(); // other interactions: nothing to do
+    const payload = parse(blockActionsSchema, json, 'body');
+    res.status(200).end();
+    chatops.buttons.handle(payload).catch((err: unknown) => logger.error({ err }, 'chatops: a button click failed'));
+  });
   router.post('/events', express.raw({ type: () => true, limit: bodyLimit }), (req, res) => {
     if (!chatops) throw new HttpProblem(404, 'ChatOps is not configured: the config file has no `slack` section');
     const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
@@ -57,7 +82,7 @@ export function slackEventsRouter(
       return;
     }
     res.status(200).end();
-    chatops.handler.handle(envelope).catch((err: unknown) => console.error('chatops: an event failed:', err));
+    chatops.handler.handle(envelope).catch((err: unknown) => logger.error({ err }, 'chatops: an event failed'));
   });
   return router;
 }
