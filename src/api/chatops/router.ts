@@ -3,7 +3,7 @@
  * signature before anything in it is believed (401 otherwise); `url_verification` is answered; an event is
  * acknowledged at once and handled afterwards, as Slack wants an answer within 3 seconds.
  */
-import express, { Router } from 'express';
+import express, { Router, type Request } from 'express';
 import { z } from 'zod';
 import { HttpProblem } from '../problem.js';
 import { logger } from '../../log.js';
@@ -30,22 +30,27 @@ const envelopeSchema = z.looseObject({
     .optional(),
 });
 
-export function slackEventsRouter(
-  chatops: { handler: ChatOps; buttons: ChatButtons; signingSecret: string } | null,
-  bodyLimit: string,
-): Router {
+type SlackEndpoints = { handler: ChatOps; buttons: ChatButtons; signingSecret: string };
+
+/** The raw body of a request Slack signed; 404 without ChatOps, 401 when the signature does not hold. */
+function verified(chatops: SlackEndpoints | null, req: Request): { chatops: SlackEndpoints; body: string } {
+  if (!chatops) throw new HttpProblem(404, 'ChatOps is not configured: the config file has no `slack` section');
+  const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+  const problem = slackSignatureProblem(chatops.signingSecret, {
+    body,
+    timestamp: req.get('x-slack-request-timestamp'),
+    signature: req.get('x-slack-signature'),
+  });
+  if (problem) throw new HttpProblem(401, problem);
+  return { chatops, body };
+}
+
+export function slackEventsRouter(chatops: SlackEndpoints | null, bodyLimit: string): Router {
   const router = Router();
   // Interactions (button clicks): form-encoded `payload=<json>`, signed like events. Acknowledged at once; the
   // post is updated (or the clicker told why not) through the Web API afterwards.
   router.post('/interactions', express.raw({ type: () => true, limit: bodyLimit }), (req, res) => {
-    if (!chatops) throw new HttpProblem(404, 'ChatOps is not configured: the config file has no `slack` section');
-    const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-    const problem = slackSignatureProblem(chatops.signingSecret, {
-      body,
-      timestamp: req.get('x-slack-request-timestamp'),
-      signature: req.get('x-slack-signature'),
-    });
-    if (problem) throw new HttpProblem(401, problem);
+    const { chatops: ops, body } = verified(chatops, req);
     let json: unknown;
     try {
       json = JSON.parse(new URLSearchParams(body).get('payload') ?? '');
@@ -56,17 +61,10 @@ export function slackEventsRouter(
     if (type !== 'block_actions') return void res.status(200).end(); // other interactions: nothing to do
     const payload = parse(blockActionsSchema, json, 'body');
     res.status(200).end();
-    chatops.buttons.handle(payload).catch((err: unknown) => logger.error({ err }, 'chatops: a button click failed'));
+    ops.buttons.handle(payload).catch((err: unknown) => logger.error({ err }, 'chatops: a button click failed'));
   });
   router.post('/events', express.raw({ type: () => true, limit: bodyLimit }), (req, res) => {
-    if (!chatops) throw new HttpProblem(404, 'ChatOps is not configured: the config file has no `slack` section');
-    const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-    const problem = slackSignatureProblem(chatops.signingSecret, {
-      body,
-      timestamp: req.get('x-slack-request-timestamp'),
-      signature: req.get('x-slack-signature'),
-    });
-    if (problem) throw new HttpProblem(401, problem);
+    const { chatops: ops, body } = verified(chatops, req);
     let json: unknown;
     try {
       json = JSON.parse(body);
@@ -82,7 +80,7 @@ export function slackEventsRouter(
       return;
     }
     res.status(200).end();
-    chatops.handler.handle(envelope).catch((err: unknown) => logger.error({ err }, 'chatops: an event failed'));
+    ops.handler.handle(envelope).catch((err: unknown) => logger.error({ err }, 'chatops: an event failed'));
   });
   return router;
 }

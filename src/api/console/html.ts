@@ -53,6 +53,15 @@ export function renderPage(page: PageShell, partial = false): string {
   return `<!doctype html>${render(doc)}`;
 }
 
+/** A table's head row. */
+export function tableHead(columns: string[]): VNode {
+  return html`<thead>
+    <tr>
+      ${columns.map((c) => html`<th scope="col">${c}</th>`)}
+    </tr>
+  </thead>`;
+}
+
 /** A status as a coloured badge with its name (never colour alone). */
 export function badge(status: string | null | undefined): VNode {
   const s = status ?? 'NotStarted';

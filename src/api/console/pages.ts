@@ -8,7 +8,7 @@ import type { ActionView, ExecutionView } from '../../shared/execution-view.js';
 import { EXECUTION_STATUSES } from '../../shared/execution-view.js';
 import type { PipelineState } from '../../shared/pipeline-state.js';
 import type { ExecutionPage, PendingDecision, PipelinePage } from './data.js';
-import { age, apiForm, badge, duration, html, time } from './html.js';
+import { age, apiForm, badge, duration, html, tableHead, time } from './html.js';
 
 const enc = encodeURIComponent;
 const executionHref = (id: string) => `/ui/executions/${enc(id)}`;
@@ -156,15 +156,7 @@ export function pipelinePage(props: PipelinePage): VNode {
       <button type="submit">Filter</button>
     </form>
     <table>
-      <thead>
-        <tr>
-          <th scope="col">Execution</th>
-          <th scope="col">Status</th>
-          <th scope="col">Stage</th>
-          <th scope="col">Started</th>
-          <th scope="col">Took</th>
-        </tr>
-      </thead>
+      ${tableHead(['Execution', 'Status', 'Stage', 'Started', 'Took'])}
       <tbody>
         ${executions.map(
           (e) =>
@@ -229,15 +221,7 @@ export function executionPage(props: ExecutionPage): VNode {
           html`<div class="card stage-detail">
             <h3>${s.name} ${badge(s.status)} <small>${duration(s.startedAt, s.endedAt)}</small></h3>
             <table>
-              <thead>
-                <tr>
-                  <th scope="col">Action</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Attempt</th>
-                  <th scope="col">Took</th>
-                  <th scope="col">Details</th>
-                </tr>
-              </thead>
+              ${tableHead(['Action', 'Status', 'Attempt', 'Took', 'Details'])}
               <tbody>
                 ${s.actions.map((a) => actionRow(view, s.name, a))}
               </tbody>

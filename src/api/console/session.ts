@@ -10,7 +10,7 @@
  * *site*), but cannot read the token.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { parseCookie } from 'cookie';
+import { parse as parseCookie } from 'cookie';
 import type { Request, RequestHandler, Response } from 'express';
 import type { User } from '../../config.js';
 import { HttpProblem } from '../problem.js';
