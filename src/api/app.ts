@@ -17,6 +17,7 @@ import { openApiDocument } from './openapi.js';
 import { Paso } from './paso.js';
 import { HttpProblem, notFoundHandler, problemHandler } from './problem.js';
 import { executionsRouter } from './routes/executions.js';
+import { peopleRouter } from './routes/people.js';
 import { pipelinesRouter, YAML_TYPES } from './routes/pipelines.js';
 import { observeRequests, requestIds, routeOf } from '../metrics/http.js';
 import { metricsHandler } from '../metrics/server.js';
@@ -97,6 +98,7 @@ export function createApp({ client, config, store = fileStore(config.dataDir) }:
     }),
   );
   app.use(authenticate(config.users, limiter));
+  app.use(peopleRouter(paso));
   app.use('/pipelines', pipelinesRouter(paso));
   app.use('/executions', executionsRouter(paso, store));
   app.use(notFoundHandler);

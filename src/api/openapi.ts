@@ -18,6 +18,7 @@ import {
   executionViewSchema,
   listExecutionsQuery,
   logParams,
+  meSchema,
   pipelineParams,
   pipelineStateSchema,
   pipelineSummary,
@@ -31,6 +32,7 @@ import {
   talkbackBody,
   triggerBody,
   triggerResult,
+  waitingResult,
 } from './schemas.js';
 
 const problem = (description: string) => ({
@@ -94,6 +96,37 @@ export function openApiDocument(): object {
             ...errors(400, 401, 404, 413),
           },
         },
+      },
+      '/chatops/slack/interactions': {
+        post: {
+          summary: 'Slack interactivity (button clicks on waiting steps): signed by Slack, not by a bearer token',
+          description:
+            'Verified like the events endpoint. A `block_actions` payload (form field `payload`) from one of the ' +
+            'buttons Paso posts decides the step as the Paso user mapped to the clicker; the post is then updated, or ' +
+            'the clicker told the reason in an ephemeral message. Acknowledged at once.',
+          requestBody: {
+            content: { 'application/x-www-form-urlencoded': { schema: z.object({ payload: z.string() }) } },
+          },
+          responses: { '200': { description: 'Acknowledged' }, ...errors(400, 401, 404, 413) },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: "Prometheus metrics (text format): Paso's own, the process's and, in one process, Temporal's SDK's",
+          responses: { '200': { description: 'The metrics', content: { 'text/plain': { schema: z.string() } } } },
+        },
+      },
+      '/me': {
+        get: secured({
+          summary: 'Who the token is: name, roles and groups',
+          responses: { '200': json(meSchema, 'The caller') },
+        }),
+      },
+      '/waiting': {
+        get: secured({
+          summary: 'The approvals, pauses and traps the caller may decide now, across pipelines, oldest first',
+          responses: { '200': json(waitingResult, 'What waits for the caller') },
+        }),
       },
       '/pipelines': {
         get: secured({

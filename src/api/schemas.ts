@@ -223,3 +223,28 @@ export const timelineEntrySchema = z
     annotationId: z.string().optional(),
   })
   .meta({ id: 'TimelineEntry' });
+
+/** `GET /me`: who the token (or the console's session) is. */
+export const meSchema = z
+  .object({ name: z.string(), roles: z.array(z.enum(['viewer', 'operator', 'admin'])), groups: z.array(z.string()) })
+  .meta({ id: 'Me' });
+
+/** A manual step waiting for people, which the caller may decide now. */
+export const pendingDecisionSchema = z
+  .object({
+    executionId: z.string(),
+    pipeline: z.string(),
+    stage: z.string(),
+    action: z.string(),
+    kind: z.enum(['approval', 'resume', 'trap']),
+    since: z.string().nullable(),
+    expiresAt: z.string().nullable(),
+    message: z.string().nullable(),
+    url: z.string().nullable(),
+    approvals: z.object({ count: z.number().int(), required: z.number().int() }).nullable(),
+  })
+  .meta({ id: 'PendingDecision' });
+export type PendingDecisionSummary = z.infer<typeof pendingDecisionSchema>;
+
+/** `GET /waiting`: everything the caller may decide now, oldest first. */
+export const waitingResult = z.object({ decisions: z.array(pendingDecisionSchema) }).meta({ id: 'Waiting' });

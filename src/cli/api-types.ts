@@ -6,11 +6,13 @@ import type { z } from 'zod';
 import type {
   decisionResult,
   executionPage,
+  meSchema,
   pipelineStateSchema,
   pipelineSummary,
   putPipelineResult,
   stageStateSchema,
   triggerResult,
+  waitingResult,
 } from '../api/schemas.js';
 import type { PipelineDefinition } from '../shared/definition.js';
 
@@ -22,6 +24,8 @@ export type ExecutionPage = z.infer<typeof executionPage>;
 export type TriggerResult = z.infer<typeof triggerResult>;
 export type DecisionResult = z.infer<typeof decisionResult>;
 export type PutPipelineResult = z.infer<typeof putPipelineResult>;
+export type Me = z.infer<typeof meSchema>;
+export type Waiting = z.infer<typeof waitingResult>;
 /** `GET /pipelines/:name`. */
 export interface PipelineDocument {
   definition: PipelineDefinition;

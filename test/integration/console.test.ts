@@ -161,6 +161,15 @@ describe('deciding from the console', () => {
     await api.pipeline(approvalPipeline(name, 1));
     const id = await api.trigger(name);
     await waitingApproval(id);
+    // GET /waiting answers what the caller may decide: dave is an approver, carol is not, bob triggered it.
+    const waiting = async (user: TestUser) =>
+      (await api.as(user).get<{ decisions: { executionId: string }[] }>('/waiting')).body.decisions.map(
+        (d) => d.executionId,
+      );
+    expect(await waiting('dave')).toContain(id);
+    expect(await waiting('carol')).not.toContain(id);
+    expect(await waiting('bob')).not.toContain(id);
+    expect((await api.as('carol').get('/me')).body).toEqual({ name: 'carol', roles: ['viewer'], groups: [] });
     const { page, context } = await signedIn('carol');
     await page.goto(`${base}/ui/executions/${id}`);
     await expect.poll(() => page.locator('.refusal').first().textContent()).toContain('carol is not an approver');

@@ -221,6 +221,7 @@ describe('the OpenAPI document', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual([
       '/chatops/slack/events',
+      '/chatops/slack/interactions',
       '/executions/{id}',
       '/executions/{id}/annotations',
       '/executions/{id}/annotations/{annotationId}/file',
@@ -233,12 +234,15 @@ describe('the OpenAPI document', () => {
       '/executions/{id}/timeline',
       '/executions/{id}/trap',
       '/healthz',
+      '/me',
+      '/metrics',
       '/openapi.json',
       '/pipelines',
       '/pipelines/{name}',
       '/pipelines/{name}/executions',
       '/pipelines/{name}/state',
       '/pipelines/{name}/transitions/{stage}',
+      '/waiting',
     ]);
     expect(Object.keys(doc.paths['/pipelines/{name}']!).sort()).toEqual(['delete', 'get', 'put']);
     expect(JSON.stringify(doc)).toContain('"executionMode"');

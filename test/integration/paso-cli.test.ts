@@ -191,6 +191,11 @@ stages:
       .toEqual([
         expect.objectContaining({ executionId: id, stage: 'Release', action: 'go-live', waitingFor: 'approval' }),
       ]);
+    // Only what the caller may decide: carol is no approver.
+    const carol = await paso(['waiting', '--json'], { as: 'carol' });
+    expect(JSON.parse(carol.stdout) as { executionId: string }[]).not.toContainEqual(
+      expect.objectContaining({ executionId: id }),
+    );
     const approve = await paso(['approve', id, '--comment', 'ship it'], { as: 'alice' });
     expect(approve.stdout).toContain(`${id}: approved Release/go-live`);
     expect(approve.exitCode).toBe(0);

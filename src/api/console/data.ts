@@ -4,12 +4,9 @@
  */
 import type { User } from '../../config.js';
 import type { Annotation } from '../../annotations.js';
-import type { PipelineDefinition } from '../../shared/definition.js';
-import type { ActionView, ExecutionStatus, ExecutionView } from '../../shared/execution-view.js';
+import type { ExecutionStatus, ExecutionView } from '../../shared/execution-view.js';
 import { EXECUTION_STATUSES } from '../../shared/execution-view.js';
-import type { Decider } from '../../shared/messages.js';
 import type { PipelineState } from '../../shared/pipeline-state.js';
-import { approvalRefusal, resumeRefusal, trapRefusal } from '../../shared/rights.js';
 import type { PasoStore } from '../../store/store.js';
 import { hasRole } from '../auth.js';
 import type { Paso } from '../paso.js';
@@ -17,6 +14,9 @@ import { HttpProblem } from '../problem.js';
 import type { ExecutionSummary } from '../schemas.js';
 import { executionCursor } from '../schemas.js';
 import { timeline, type TimelineEntry } from '../timeline.js';
+import { definitionAt, mapLimit, pendingDecisions, waitingFor, type PendingDecision } from '../waiting.js';
+
+export type { PendingDecision };
 
 export interface ConsoleDeps {
   paso: Paso;
@@ -24,23 +24,6 @@ export interface ConsoleDeps {
   /** The Temporal Web UI, for links to an execution's workflow; null when not known. */
   temporalUiUrl: string | null;
   namespace: string;
-}
-
-/** A manual step waiting for people, and whether this person may decide it now (or why not). */
-export interface PendingDecision {
-  executionId: string;
-  pipeline: string;
-  stage: string;
-  action: string;
-  kind: 'approval' | 'resume' | 'trap';
-  since: string | null;
-  expiresAt: string | null;
-  message: string | null;
-  url: string | null;
-  /** Approvals so far and how many are required (approvals only). */
-  approvals: { count: number; required: number } | null;
-  /** Why this person may not decide it, or null when they may. */
-  refusal: string | null;
 }
 
 /** What a person may do on an execution now: each button's availability, with the reason when not. */
@@ -67,86 +50,14 @@ export interface PipelinePage {
   mayToggle: string | null;
 }
 
-/** How many running executions the "waiting for me" page looks through, oldest first. */
-const WAITING_SCAN_LIMIT = 500;
 const PARALLEL_READS = 8;
-
-export function decider(user: User): Decider {
-  return { by: user.name, groups: [...user.groups], roles: [...user.roles] };
-}
-
-/** The manual steps of `view` that wait for people, with this person's right to decide each. */
-export function pendingDecisions(view: ExecutionView, definition: PipelineDefinition | null, user: User) {
-  const found: PendingDecision[] = [];
-  const d = decider(user);
-  for (const stage of view.stages) {
-    for (const action of stage.actions) {
-      if (!action.waitingFor) continue;
-      const spec = definition?.stages.find((s) => s.name === stage.name)?.actions.find((a) => a.name === action.name);
-      found.push({
-        executionId: view.executionId,
-        pipeline: view.pipeline,
-        stage: stage.name,
-        action: action.name,
-        kind: action.waitingFor,
-        since: action.startedAt,
-        expiresAt: action.request?.expiresAt ?? null,
-        message: action.request?.message ?? null,
-        url: action.request?.url ?? null,
-        approvals:
-          action.waitingFor === 'approval' && spec?.type === 'approval'
-            ? { count: approvedBy(action).length, required: spec.required }
-            : null,
-        refusal: refusalFor(action, spec ?? null, d, view.trigger.by),
-      });
-    }
-  }
-  return found;
-}
-
-/**
- * The rules of `src/shared/rights.ts`, which the execution enforces. With the definition of another version
- * than the execution's (changed since), the button is offered and the execution decides.
- */
-function refusalFor(
-  action: ActionView,
-  spec: PipelineDefinition['stages'][number]['actions'][number] | null,
-  d: Decider,
-  triggeredBy: string,
-): string | null {
-  if (action.waitingFor === 'trap') return trapRefusal(d);
-  if (action.waitingFor === 'approval') {
-    if (approvedBy(action).includes(d.by)) return `${d.by} has already approved; each person counts once`;
-    return spec?.type === 'approval' ? approvalRefusal(d, spec, triggeredBy) : null;
-  }
-  return spec?.type === 'pause' ? resumeRefusal(d, spec) : null;
-}
-
-function approvedBy(action: ActionView): string[] {
-  return action.approvals.filter((a) => a.decision === 'approve').map((a) => a.by);
-}
 
 export class ConsoleData {
   constructor(private readonly deps: ConsoleDeps) {}
 
   /** Everything this person may decide now, across pipelines, oldest first. */
-  async waitingFor(user: User): Promise<PendingDecision[]> {
-    const { paso } = this.deps;
-    const ids = await paso.runningExecutions(WAITING_SCAN_LIMIT);
-    const views = await mapLimit(ids, PARALLEL_READS, (id) => paso.getExecution(id).catch(() => null));
-    const definitions = new Map<string, Promise<PipelineDefinition | null>>();
-    const definitionOf = (view: ExecutionView) => {
-      const key = `${view.pipeline}@${view.pipelineVersion}`;
-      if (!definitions.has(key)) definitions.set(key, this.definitionAt(view.pipeline, view.pipelineVersion));
-      return definitions.get(key)!;
-    };
-    const decisions: PendingDecision[] = [];
-    for (const view of views) {
-      if (!view || view.status !== 'InProgress') continue;
-      const mine = pendingDecisions(view, await definitionOf(view), user).filter((p) => p.refusal === null);
-      decisions.push(...mine);
-    }
-    return decisions.sort((a, b) => (a.since ?? '').localeCompare(b.since ?? ''));
+  waitingFor(user: User): Promise<PendingDecision[]> {
+    return waitingFor(this.deps.paso, user);
   }
 
   async pipelines(): Promise<PipelineState[]> {
@@ -177,7 +88,7 @@ export class ConsoleData {
     const { paso, store } = this.deps;
     const view = await paso.getExecution(id);
     const [definition, annotations] = await Promise.all([
-      this.definitionAt(view.pipeline, view.pipelineVersion),
+      definitionAt(paso, view.pipeline, view.pipelineVersion),
       store.annotations.list(id),
     ]);
     const operator = hasRole(user, 'operator') ? null : 'this needs the operator role';
@@ -197,24 +108,4 @@ export class ConsoleData {
         : null,
     };
   }
-
-  /** The pipeline's definition if it is still at `version`; null otherwise (the execution checks rights itself). */
-  private async definitionAt(pipeline: string, version: number): Promise<PipelineDefinition | null> {
-    const snapshot = await this.deps.paso.getPipeline(pipeline).catch(() => null);
-    return snapshot && snapshot.version === version ? snapshot.definition : null;
-  }
-}
-
-/** `fn` over `items`, at most `limit` at a time, results in order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
 }

@@ -15,6 +15,7 @@ import { clientAddress, refuseWhileLimited, tokenMatcher, type AuthFailureLimite
 import type { Paso } from '../paso.js';
 import { HttpProblem, toProblem } from '../problem.js';
 import { executionsRouter } from '../routes/executions.js';
+import { peopleRouter } from '../routes/people.js';
 import { pipelinesRouter } from '../routes/pipelines.js';
 import type { PasoStore } from '../../store/store.js';
 import { ConsoleData } from './data.js';
@@ -90,6 +91,7 @@ export function consoleRouter(options: ConsoleOptions): Router {
 
   // The API, behind the session and its CSRF token; answers and problems exactly as the bearer-token API's.
   const api = Router();
+  api.use(peopleRouter(paso));
   api.use('/pipelines', pipelinesRouter(paso));
   api.use('/executions', executionsRouter(paso, store));
   router.use('/ui/api', sessions.middleware(), api);
