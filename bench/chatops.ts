@@ -9,7 +9,6 @@
  *  3. `@paso approve`: event sent → the execution's "Succeeded" post in Slack
  */
 import { createHmac } from 'node:crypto';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { FAKE_SLACK_BOT_TOKEN, FAKE_SLACK_BOT_USER, startFakeSlack } from '../test/support/fake-slack.js';
 import type { FakeMessage } from '../test/support/fake-slack.js';
 import { benchPaso, benchServer, pct, runBench, sleep } from './support.js';
@@ -19,8 +18,6 @@ const COMMANDS = Number(process.env.BENCH_COMMANDS ?? 20);
 const TOKEN = 'bench-admin-token';
 const SECRET = 'bench-signing-secret';
 const USER = 'U0BENCH';
-
-Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const ms = (values: number[]) =>
   `p50 ${pct(values, 50).toFixed(1)} ms, p99 ${pct(values, 99).toFixed(1)} ms, max ${Math.max(...values).toFixed(1)} ms`;

@@ -11,7 +11,10 @@
  *     chain of bare workflows where each signals the next after its activity (the bare round trip)
  *  3. PARALLEL throughput of a 3-stage no-op pipeline, next to a bare workflow running the same 3 activities
  *  4. history events per execution and per stage, coordinator events per hand-off
- *  5. 1,000 triggers of one QUEUED pipeline at once, spread over the gateways: accepted/s, latency, errors
+ *  5. 1,000 triggers of one QUEUED pipeline at once, spread over the gateways: accepted/s, latency, errors;
+ *     then all 1,000 run: none lost, none twice, in execution-number order (FIFO)
+ *  6. queue depth: the hand-off with one execution waiting (30 pairs) against the hand-offs of the burst while
+ *     hundreds wait in front of the stage
  */
 import { fileStore } from '../src/store/files.js';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -19,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../src/activities/index.js';
 import { Secrets } from '../src/secrets.js';
 import { coordinatorWorkflowId } from '../src/shared/temporal.js';
@@ -35,8 +38,6 @@ const TRIGGERS = Number(process.env.BENCH_TRIGGERS ?? 1000);
 const TOKEN = 'bench-admin-token';
 const USERS = { users: [{ name: 'bench', token: TOKEN, roles: ['admin'] }] };
 const here = path.dirname(fileURLToPath(import.meta.url));
-
-Runtime.install({ logger: new DefaultLogger('WARN') });
 
 /** `<id> start|end <ms>` lines written by the commands themselves. */
 function stampScript(file: string): string {
@@ -100,6 +101,8 @@ interface Figures {
   queuedEvents: number;
   coordinatorPerHandoff: number;
   triggers: { seconds: number; latencies: number[]; retried: number; errors: string[] };
+  burst: { ran: number; distinct: number; outOfOrder: number; maxDepth: number; deepGaps: number[] };
+  shallowGaps: number[];
 }
 
 async function measure(target: Target): Promise<Figures> {
@@ -236,12 +239,29 @@ async function measure(target: Target): Promise<Figures> {
     coordinatorEvents += history.events!.length;
   }
 
+  // ---- 6a. hand-off with one execution waiting ----
+  const pairStamps = path.join(work, 'pairs');
+  await put({
+    name: 'pairs',
+    executionMode: 'QUEUED',
+    stages: [{ name: 'S', actions: [{ name: 'a', type: 'command', run: `sleep 0.3; ${stampScript(pairStamps)}` }] }],
+  });
+  const shallowGaps: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const first = await trigger('pairs');
+    const second = await trigger('pairs'); // waits alone in front of the stage while the first runs
+    await Promise.all([finished(first), finished(second)]);
+    shallowGaps.push(...handoffs(pairStamps, [first, second]));
+  }
+
   // ---- 5. 1,000 triggers at once into one pipeline, over every gateway ----
+  const burstStamps = path.join(work, 'burst');
   await put({
     name: 'burst',
     executionMode: 'QUEUED',
-    stages: [{ name: 'S', actions: [{ name: 'a', type: 'command', run: 'true' }] }],
+    stages: [{ name: 'S', actions: [{ name: 'a', type: 'command', run: stampScript(burstStamps) }] }],
   });
+  const accepted: { id: string; at: number }[] = [];
   const triggerLatencies: number[] = [];
   const errors: string[] = [];
   let retried = 0;
@@ -259,7 +279,7 @@ async function measure(target: Target): Promise<Figures> {
           return;
         }
         if (r.status === 201) {
-          await r.arrayBuffer();
+          accepted.push({ id: ((await r.json()) as { executionId: string }).executionId, at: Date.now() });
           triggerLatencies.push(Date.now() - started);
           return;
         }
@@ -270,6 +290,9 @@ async function measure(target: Target): Promise<Figures> {
     }),
   );
   const burstSeconds = (Date.now() - t) / 1000;
+  // ---- 6b. all of them run, in order; the hand-offs while many wait ----
+  await Promise.all(accepted.map((a) => finished(a.id)));
+  const burst = burstFigures(burstStamps, accepted);
 
   bareWorker.shutdown();
   await bareRunning;
@@ -285,6 +308,39 @@ async function measure(target: Target): Promise<Figures> {
     queuedEvents,
     coordinatorPerHandoff: coordinatorEvents / (HANDOFFS + 1),
     triggers: { seconds: burstSeconds, latencies: triggerLatencies, retried, errors },
+    burst,
+    shallowGaps,
+  };
+}
+
+/**
+ * What the burst's stamps say: how many ran and how many distinct, how many started out of execution-number
+ * order, and the hand-off gaps taken while at least half the deepest queue waited in front of the stage (the
+ * queue's depth at a hand-off: executions accepted before it that had not started yet).
+ */
+function burstFigures(file: string, accepted: { id: string; at: number }[]) {
+  const starts = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' '))
+    .filter(([, what]) => what === 'start')
+    .map(([id, , ms]) => ({ id: id!, at: Number(ms) }))
+    .sort((a, b) => a.at - b.at);
+  const number = (id: string) => Number(id.slice(id.lastIndexOf('-') + 1));
+  let outOfOrder = 0;
+  for (let i = 1; i < starts.length; i++) if (number(starts[i]!.id) < number(starts[i - 1]!.id)) outOfOrder++;
+  const order = starts.map((s) => s.id);
+  const gaps = handoffs(file, order);
+  const depths = starts
+    .slice(1)
+    .map((s) => accepted.filter((a) => a.at <= s.at).length - starts.filter((x) => x.at <= s.at).length);
+  const maxDepth = Math.max(0, ...depths);
+  return {
+    ran: starts.length,
+    distinct: new Set(order).size,
+    outOfOrder,
+    maxDepth,
+    deepGaps: gaps.filter((_, i) => depths[i]! >= maxDepth / 2),
   };
 }
 
@@ -324,6 +380,22 @@ function report(targets: Target[], figures: Figures[]): void {
       (f) => `${ms(pct(f.triggers.latencies, 50))} / ${ms(pct(f.triggers.latencies, 99))}`,
     ],
     ['  answered 503 first (then retried) / errors', (f) => `${f.triggers.retried} / ${f.triggers.errors.length}`],
+    [
+      '  then ran / distinct / started out of FIFO order',
+      (f) => `${f.burst.ran} / ${f.burst.distinct} / ${f.burst.outOfOrder}`,
+    ],
+    [
+      'hand-off with 1 waiting (30 pairs): p50 / p90',
+      (f) => `${ms(pct(f.shallowGaps, 50))} / ${ms(pct(f.shallowGaps, 90))}`,
+    ],
+    [
+      'hand-off while the burst waits (≥ half its deepest queue): depth / p50 / p90',
+      (f) => `${f.burst.maxDepth} / ${ms(pct(f.burst.deepGaps, 50))} / ${ms(pct(f.burst.deepGaps, 90))}`,
+    ],
+    [
+      'queue-depth effect, p50 deep / p50 with 1 waiting (target < 1.2×)',
+      (f) => `${(pct(f.burst.deepGaps, 50) / pct(f.shallowGaps, 50)).toFixed(2)}×`,
+    ],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   console.log(`\nPaso benchmark (${targets.map((t) => `${t.label}: ${t.gateways.length} gateway(s)`).join('; ')})\n`);

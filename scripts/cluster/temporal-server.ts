@@ -140,10 +140,6 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
       'frontend.persistenceMaxQPS': 10000,
       'history.persistenceMaxQPS': 45000,
       'frontend.namespaceRPS.visibility': 100,
-      // One partition per task queue: with a handful of workers, a task written to a partition nobody polls
-      // waits to be forwarded; Paso's queues are small. (A busy cluster raises these again.)
-      'matching.numTaskqueueReadPartitions': 1,
-      'matching.numTaskqueueWritePartitions': 1,
       ...LOW_LATENCY_DYNAMIC_CONFIG,
       ...options.dynamicConfig,
     })

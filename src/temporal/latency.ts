@@ -12,8 +12,15 @@
  * Eager activity execution (`system.enableActivityEagerExecution`, off by default) lets the history service
  * hand an activity that a workflow task schedules on the worker's own task queue straight back with the
  * task's completion, skipping the transfer queue and matching for it; the SDK asks for it by default.
+ *
+ * One partition per task queue (4 by default): a worker has two non-sticky pollers, so a task written to a
+ * partition nobody polls waits to be forwarded (at most 10 a second, matching's forwarder): after a burst of
+ * starts a signal → workflow task step was seen taking 1.3–1.4 s. Paso's task queues are small; a busy cluster
+ * raises these again.
  */
 export const LOW_LATENCY_DYNAMIC_CONFIG: Record<string, unknown> = {
   'history.transferProcessorMaxPollRPS': 1000,
   'system.enableActivityEagerExecution': true,
+  'matching.numTaskqueueReadPartitions': 1,
+  'matching.numTaskqueueWritePartitions': 1,
 };
