@@ -219,7 +219,9 @@ export function openApiDocument(): object {
       },
       '/executions/{id}/stop': {
         post: secured({
-          summary: 'Stop and wait (abandon: false) or stop and abandon (operator); abandon may follow wait',
+          summary:
+            'Stop and wait (abandon: false, optionally abandoning after abandonAfterSeconds) or stop and abandon ' +
+            '(operator); abandon may follow wait',
           requestParams: { path: executionParams },
           requestBody: { content: { 'application/json': { schema: stopBody } } },
           responses: { '202': json(decisionResult, 'Stopping'), ...errors(400, 404, 409) },

@@ -8,6 +8,7 @@ import { ANNOTATION_ID } from '../annotations.js';
 import { pipelineNameSchema, STEP_NAME, variablesSchema } from '../shared/definition.js';
 import { parseExecutionId } from '../shared/execution.js';
 import { EXECUTION_STATUSES } from '../shared/execution-view.js';
+import { MAX_ABANDON_AFTER_SECONDS } from '../shared/message-schemas.js';
 export { executionViewSchema } from '../shared/execution-view.js';
 
 export const problemSchema = z
@@ -160,8 +161,22 @@ export const pipelineStateSchema = z
   .meta({ id: 'PipelineState' });
 
 export const stopBody = z
-  .object({ abandon: z.boolean().default(false), reason: z.string().trim().min(1).max(1000).optional() })
+  .object({
+    abandon: z.boolean().default(false),
+    reason: z.string().trim().min(1).max(1000).optional(),
+    abandonAfterSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_ABANDON_AFTER_SECONDS)
+      .optional()
+      .meta({ description: 'Stop and wait, then abandon the actions still running this many seconds later' }),
+  })
   .strict()
+  .refine((b) => !(b.abandon && b.abandonAfterSeconds !== undefined), {
+    path: ['abandonAfterSeconds'],
+    message: 'only with "abandon": false (stop and wait, abandoning later); "abandon": true abandons at once',
+  })
   .meta({ id: 'StopRequest' });
 
 export const retryBody = z

@@ -46,10 +46,14 @@ export function timeline(
   if (view.stop) {
     entries.push({
       at: view.stop.at,
-      type: view.stop.abandon ? 'stop-abandon' : 'stop-wait',
+      type: view.stop.abandon && !view.stop.abandonAt ? 'stop-abandon' : 'stop-wait',
       by: view.stop.by,
       text: view.stop.reason ?? '',
     });
+    // A stop and wait that abandoned what still ran when its time was up.
+    if (view.stop.abandon && view.stop.abandonAt) {
+      entries.push({ at: view.stop.abandonAt, type: 'stop-abandon', text: 'abandonAfterSeconds passed' });
+    }
   }
   for (const w of view.workspaces) {
     const text = `commands run in the workspace on ${w.worker}${w.note ? ` (fresh: ${w.note})` : ''}`;

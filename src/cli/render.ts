@@ -70,7 +70,9 @@ export function printOutcome(out: Output, view: ExecutionView): void {
   if (view.error) out.line(`${out.paint('red', 'error:')} ${view.error}`);
   if (view.stop) {
     out.line(
-      `stopped by ${view.stop.by} (${view.stop.abandon ? 'abandon' : 'wait'})` +
+      `stopped by ${view.stop.by} (${view.stop.abandon ? 'abandon' : 'wait'}` +
+        (view.stop.abandonAt ? `, abandon at ${view.stop.abandonAt}` : '') +
+        ')' +
         (view.stop.reason ? `: ${view.stop.reason}` : ''),
     );
   }

@@ -126,8 +126,19 @@ export const executionViewSchema = z
     rollback: z
       .object({ status: z.enum(['InProgress', 'Succeeded', 'Failed']), steps: z.array(rollbackStepSchema) })
       .nullable(),
-    /** Who stopped the execution, how and why. */
-    stop: z.object({ by: z.string(), abandon: z.boolean(), reason: z.string().nullable(), at: z.string() }).nullable(),
+    /**
+     * Who stopped the execution, how and why. `abandonAt`: when a stop and wait (`abandonAfterSeconds`)
+     * abandons the actions still running (then `abandon` turns true); null otherwise.
+     */
+    stop: z
+      .object({
+        by: z.string(),
+        abandon: z.boolean(),
+        reason: z.string().nullable(),
+        at: z.string(),
+        abandonAt: z.string().nullable(),
+      })
+      .nullable(),
     /** The stage `POST /executions/:id/retry` would retry, while it can; null otherwise. */
     retryableStage: z.string().nullable(),
     /** Until when it can be retried. */

@@ -30,6 +30,9 @@ import type {
 } from './messages.js';
 import { formatPath } from './validation.js';
 
+/** The longest a stop and wait may wait before it abandons (`abandonAfterSeconds`): 7 days. */
+export const MAX_ABANDON_AFTER_SECONDS = 7 * 86_400;
+
 const text = z.string().min(1).max(1000);
 const executionId = z.string().refine((id) => parseExecutionId(id) !== null, 'an execution id (<pipeline>-<n>)');
 const by = z.string().min(1).max(200);
@@ -52,7 +55,12 @@ export const messageSchemas = {
     decision: z.enum(['retry', 'skip', 'abort']),
     comment,
   }) satisfies z.ZodType<TrapDecision>,
-  stop: z.object({ abandon: z.boolean(), reason: z.string().max(1000).optional(), by }) satisfies z.ZodType<StopInput>,
+  stop: z.object({
+    abandon: z.boolean(),
+    reason: z.string().max(1000).optional(),
+    by,
+    abandonAfterSeconds: z.number().int().positive().max(MAX_ABANDON_AFTER_SECONDS).optional(),
+  }) satisfies z.ZodType<StopInput>,
   retry: z.object({ stage: text, mode: z.enum(['FAILED_ACTIONS', 'ALL_ACTIONS']), by }) satisfies z.ZodType<RetryInput>,
   bindChannel: z.object({ channel: text, name: text, by }) satisfies z.ZodType<BindChannelInput>,
   runTalkback: z.object({

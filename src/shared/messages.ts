@@ -138,6 +138,8 @@ export interface StopInput {
   abandon: boolean;
   reason?: string;
   by: string;
+  /** Stop and wait, then abandon what still runs this many seconds later (a durable timer). */
+  abandonAfterSeconds?: number;
 }
 export interface RetryInput {
   stage: string;

@@ -230,6 +230,11 @@ export class ExecutionState {
     if (stage) stage.status = 'Stopping';
   }
 
+  /** A stop and wait's `abandonAt` has come: what still runs is abandoned, as if stop and abandon followed. */
+  abandonStop(): void {
+    if (this.v.stop) this.v.stop.abandon = true;
+  }
+
   /** The execution may be retried from `stage` until `until`. */
   retryable(stage: string, until: string): void {
     Object.assign(this.v, { retryableStage: stage, retryableUntil: until });

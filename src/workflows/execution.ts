@@ -90,6 +90,8 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   let superseded = false;
   let supersededBy: string | null = null;
   let stageScope: CancellationScope | null = null;
+  /** The durable timer of a stop and wait that abandons later (`abandonAfterSeconds`). */
+  let abandonTimer: CancellationScope | null = null;
   let retryRequest: RetryInput | null = null;
   const overtaken = new Map<string, string>();
   const chat = new ExecutionChat(input, state, now);
@@ -150,10 +152,17 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   setCheckedUpdateHandler(
     stopUpdate,
     'stop',
-    ({ abandon, reason, by }) => {
-      state.stopping({ by, abandon, reason: reason ?? null, at: now() });
+    ({ abandon, reason, by, abandonAfterSeconds }) => {
+      const at = now();
+      const later = !abandon && abandonAfterSeconds !== undefined && patched(PATCHES.escalatingStop);
+      const abandonAt = later ? new Date(Date.parse(at) + abandonAfterSeconds * 1000).toISOString() : null;
+      state.stopping({ by, abandon, reason: reason ?? null, at, abandonAt });
       publish();
-      if (abandon) stageScope?.cancel();
+      if (abandon) {
+        cancelAbandonTimer();
+        stageScope?.cancel();
+      }
+      if (later) abandonTimer = abandonAfter(abandonAfterSeconds);
       return state.outcome();
     },
     (request) => validateStop(state, request),
@@ -179,6 +188,8 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
         await rollBack(input, state, now);
       }
       if (end.heldStage) await leaveStage(end.heldStage, 'Failed');
+      // What the stop waited for has ended: nothing is left to abandon.
+      cancelAbandonTimer();
       state.finish(end.status, now(), end.error ?? null);
       setCurrentDetails(end.error ? `${end.status}: ${end.error}` : end.status);
       publish();
@@ -251,6 +262,31 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
         await sleep(seconds * 1000);
       }
     }
+  }
+
+  /**
+   * Stop and wait, escalating: once `seconds` have passed (a durable timer) with the execution still
+   * stopping, the running actions are abandoned as by stop and abandon. Cancelled when the stop ends first.
+   */
+  function abandonAfter(seconds: number): CancellationScope {
+    const scope = new CancellationScope();
+    scope
+      .run(() => sleep(seconds * 1000))
+      .then(
+        () => {
+          if (state.status !== 'Stopping' || state.stopRequest?.abandon !== false || state.rollingBack) return;
+          state.abandonStop();
+          publish();
+          stageScope?.cancel();
+        },
+        () => undefined,
+      );
+    return scope;
+  }
+
+  function cancelAbandonTimer(): void {
+    abandonTimer?.cancel();
+    abandonTimer = null;
   }
 
   /** A failure rolls back when the pipeline says so, unless it was a rejection (Clarive). */

@@ -24,4 +24,6 @@ export const PATCHES = {
    * the execution's input.
    */
   workerLoss: 'paso-worker-loss',
+  /** A stop and wait with `abandonAfterSeconds` abandons what still runs when its durable timer fires. */
+  escalatingStop: 'paso-escalating-stop',
 } as const;

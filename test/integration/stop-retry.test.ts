@@ -156,6 +156,88 @@ describe('stop and abandon', () => {
   });
 });
 
+describe('escalating stop (stop and wait, abandon after abandonAfterSeconds)', () => {
+  const oneCommand = async (prefix: string, run: string) => {
+    const name = uniqueName(prefix);
+    await api.pipeline({ name, stages: [{ name: 'Deploy', actions: [{ name: 'ship', type: 'command', run }] }] });
+    return api.trigger(name);
+  };
+
+  it('abandons (kills) a command still running when the time is up, and shows when', async () => {
+    const dir = tmp();
+    const id = await oneCommand('esc-kill', `touch ${dir}/started; sleep 60.321; touch ${dir}/marker`);
+    await poll(() => existsSync(`${dir}/started`)).toBe(true);
+    const asked = Date.now();
+    const r = await stop(id, { abandon: false, abandonAfterSeconds: 2, reason: 'deploy hangs' });
+    expect(r.status).toBe(202);
+    expect(r.body.status).toBe('Stopping');
+    const stopping = await api.execution(id);
+    expect(stopping.status).toBe('Stopping');
+    expect(stopping.stop).toMatchObject({ abandon: false, reason: 'deploy hangs' });
+    expect(Date.parse(stopping.stop!.abandonAt!) - Date.parse(stopping.stop!.at)).toBe(2_000);
+
+    const view = await api.waitFor(id, ['Stopped'], 15_000);
+    const took = Date.now() - asked;
+    expect(took).toBeGreaterThanOrEqual(1_900);
+    expect(took).toBeLessThan(8_000);
+    expect(view.stages[0]).toMatchObject({ status: 'Stopped', actions: [{ status: 'Abandoned' }] });
+    expect(view.stop).toMatchObject({ abandon: true, abandonAt: stopping.stop!.abandonAt });
+    expect(view.retryableStage).toBe('Deploy');
+    expect(running('sleep 60.321')).toEqual([]);
+    expect(existsSync(`${dir}/marker`)).toBe(false);
+    const timeline = (await api.get<{ type: string }[]>(`/executions/${id}/timeline`)).body;
+    expect(timeline.map((e) => e.type)).toEqual(expect.arrayContaining(['stop-wait', 'stop-abandon']));
+  });
+
+  it('never abandons a command that finishes within the time: Stopped after it', async () => {
+    const dir = tmp();
+    const id = await oneCommand('esc-done', `touch ${dir}/started; sleep 1; touch ${dir}/finished`);
+    await poll(() => existsSync(`${dir}/started`)).toBe(true);
+    expect((await stop(id, { abandon: false, abandonAfterSeconds: 4 })).status).toBe(202);
+    const view = await api.waitFor(id, ['Stopped'], 10_000);
+    expect(view.stages[0]).toMatchObject({ status: 'Stopped', actions: [{ status: 'Succeeded' }] });
+    expect(existsSync(`${dir}/finished`)).toBe(true);
+    // Past the time it would have abandoned: nothing changed.
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(view.stop!.abandonAt!) + 1_000 - Date.now())));
+    const later = await api.execution(id);
+    expect(later.status).toBe('Stopped');
+    expect(later.stop).toMatchObject({ abandon: false });
+    expect(later.stages[0]!.actions[0]!.status).toBe('Succeeded');
+  });
+
+  it('may still be escalated at once by an explicit stop and abandon', async () => {
+    const dir = tmp();
+    const id = await oneCommand('esc-now', `touch ${dir}/started; sleep 60.654`);
+    await poll(() => existsSync(`${dir}/started`)).toBe(true);
+    expect((await stop(id, { abandon: false, abandonAfterSeconds: 600 })).status).toBe(202);
+    const asked = Date.now();
+    expect((await stop(id, { abandon: true, reason: 'now' })).status).toBe(202);
+    const view = await api.waitFor(id, ['Stopped'], 10_000);
+    expect(Date.now() - asked).toBeLessThan(5_000);
+    expect(view.stop).toMatchObject({ abandon: true, reason: 'now', abandonAt: null });
+    expect(view.stages[0]!.actions[0]!.status).toBe('Abandoned');
+    expect(running('sleep 60.654')).toEqual([]);
+  });
+
+  it('refuses a bad abandonAfterSeconds with 400 and its path', async () => {
+    const dir = tmp();
+    const id = await oneCommand('esc-bad', `touch ${dir}/started; sleep 5`);
+    for (const body of [
+      { abandon: true, abandonAfterSeconds: 5 },
+      { abandon: false, abandonAfterSeconds: 0 },
+      { abandon: false, abandonAfterSeconds: 'soon' },
+      { abandon: false, abandonAfterSeconds: 1.5 },
+    ]) {
+      const r = await api.as('bob').post<{ errors?: { path: string }[] }>(`/executions/${id}/stop`, body);
+      expect(r.status).toBe(400);
+      expect(r.headers.get('content-type')).toMatch(/application\/problem\+json/);
+      expect(r.body.errors!.map((e) => e.path)).toEqual([expect.stringMatching(/abandonAfterSeconds$/)]);
+    }
+    expect((await api.execution(id)).status).toBe('InProgress');
+    await stop(id, { abandon: true });
+  });
+});
+
 describe('inbound executions', () => {
   it('stopped while a transition is disabled, leave the list at once and never continue', async () => {
     const name = uniqueName('inbound-stop');

@@ -90,16 +90,21 @@ function trapCommand(program: Command, runner: Runner): void {
     );
 }
 
-/** `paso stop ID [--abandon]`. */
+/** `paso stop ID [--abandon | --abandon-after SECONDS]`. */
 function stopCommand(program: Command, runner: Runner): void {
   program
     .command('stop <execution>')
     .description('stop: running actions finish, nothing more starts; --abandon kills them')
     .option('--abandon', 'cancel the running actions (SIGTERM, then SIGKILL)')
+    .option('--abandon-after <seconds>', 'stop and wait, then kill what still runs after this many seconds')
     .option('--reason <text>', 'shown on the execution')
     .action(
-      runner.action<{ abandon?: boolean; reason?: string }>(async (ctx, [id], o) => {
-        const body = { abandon: o.abandon === true, ...(o.reason ? { reason: o.reason } : {}) };
+      runner.action<{ abandon?: boolean; abandonAfter?: string; reason?: string }>(async (ctx, [id], o) => {
+        const body = {
+          abandon: o.abandon === true,
+          ...(o.abandonAfter !== undefined ? { abandonAfterSeconds: Number(o.abandonAfter) } : {}),
+          ...(o.reason ? { reason: o.reason } : {}),
+        };
         const result = await (await ctx.client()).post<DecisionResult>(`/executions/${seg(id!)}/stop`, body);
         report(ctx, result, o.abandon ? 'stopping (abandon)' : 'stopping (running actions finish)');
       }),
