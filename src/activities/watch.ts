@@ -6,7 +6,7 @@
  * writes nothing to history until something is found.
  *
  * A sweep must stay cheap with hundreds waiting, and never outlive the activity's heartbeat timeout:
- * - Lock holders (at most one per stage) block everyone behind them: each sweep describes every one of them.
+ * - Lock holders (one per stage slot) block everyone behind them: each sweep describes every one of them.
  *   Describe is authoritative (the latest run, so a reset execution counts as running) and shows a workflow
  *   task that keeps failing.
  * - Waiters are checked in batches through visibility (`WorkflowId IN (...)`, {@link VISIBILITY_BATCH} ids a
@@ -63,9 +63,10 @@ export async function watchExecutions(deps: WatchDeps, input: WatchExecutionsInp
     if (watched.length === 0) return [];
     const state = await abortable(deps.client, () => coordinator.query(pipelineStateQuery));
     ctx.heartbeat();
-    const lockedBy = new Set(state.stages.map((s) => s.lockedBy));
-    const holders = watched.filter((id) => lockedBy.has(id));
-    const waiters = watched.filter((id) => !lockedBy.has(id));
+    // Every holder of a stage with several slots (`holders` is absent from a coordinator older than those).
+    const held = new Set(state.stages.flatMap((s) => (s.holders as string[] | undefined) ?? [s.lockedBy]));
+    const holders = watched.filter((id) => held.has(id));
+    const waiters = watched.filter((id) => !held.has(id));
     const gone = await sweep(deps.client, holders, waiters, described);
     if (gone.length > 0) return gone;
     await ctx.sleep(deps.watchIntervalMs);

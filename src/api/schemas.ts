@@ -140,7 +140,9 @@ export const stageStateSchema = z
   .object({
     name: z.string(),
     transition: transitionSchema,
-    lockedBy: z.string().nullable(),
+    concurrency: z.number().int().meta({ description: 'How many executions may hold the stage at once' }),
+    lockedBy: z.string().nullable().meta({ description: 'The oldest holder (with concurrency 1, the only one)' }),
+    holders: z.array(z.string()).meta({ description: 'Every execution holding the stage, in entry order' }),
     inbound: z.array(
       z.object({
         executionId: z.string(),

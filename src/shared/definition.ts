@@ -12,6 +12,8 @@ export const STEP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const DAY = 86_400;
+/** The most slots a stage may have (`concurrency`). */
+export const MAX_CONCURRENCY = 100;
 const MAX_SECONDS = 365 * DAY;
 
 export const pipelineNameSchema = z
@@ -137,6 +139,11 @@ const uniqueNames = (items: { name: string }[], ctx: z.RefinementCtx, what: stri
 export const stageSchema = z
   .object({
     name: stepName,
+    /**
+     * How many executions may be in the stage at once (QUEUED and SUPERSEDED pipelines): a pool of slots;
+     * those waiting for one queue or supersede as the mode says. Absent: 1.
+     */
+    concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).optional(),
     actions: z
       .array(actionSchema)
       .min(1)
@@ -198,6 +205,14 @@ export const pipelineDefinitionSchema = z
     triggers: z.array(triggerSchema).max(10).default([]),
   })
   .strict()
+  .superRefine((p, ctx) => {
+    if (p.executionMode !== 'PARALLEL') return;
+    p.stages.forEach((stage, i) => {
+      if (stage.concurrency === undefined) return;
+      const message = 'PARALLEL stages have no lock, so no concurrency; it applies to QUEUED and SUPERSEDED';
+      ctx.addIssue({ code: 'custom', path: ['stages', i, 'concurrency'], message });
+    });
+  })
   .meta({ id: 'PipelineDefinition' });
 
 /** A definition as the user wrote it (defaults not yet applied). */

@@ -11,7 +11,12 @@ export interface Transition {
 export interface StageState {
   name: string;
   transition: Transition;
+  /** How many executions may hold the stage at once (its `concurrency`; 1 unless the definition says). */
+  concurrency: number;
+  /** The oldest holder (the only one, with one slot); kept for clients that know one holder. */
   lockedBy: string | null;
+  /** Every execution holding the stage, in the order they entered it. */
+  holders: string[];
   inbound: { executionId: string; status: 'InProgress'; waitingFor: WaitReason }[];
   latestExecution: { executionId: string; status: string } | null;
 }

@@ -12,7 +12,7 @@ import type {
 } from '../shared/messages.js';
 import type { PipelineState } from '../shared/pipeline-state.js';
 import { cloneJson, stableJson } from './json.js';
-import type { Effect, LockTableData } from './lock-table.js';
+import type { Effect, LockTableData, Slots } from './lock-table.js';
 import { LockTable } from './lock-table.js';
 
 /** How many idempotency keys are remembered; older ones are forgotten first. */
@@ -72,6 +72,7 @@ export class CoordinatorState {
       locks: LockTable.create(
         definition.executionMode,
         definition.stages.map((st) => st.name),
+        slotsOf(definition),
       ).toJSON(),
     });
   }
@@ -104,6 +105,7 @@ export class CoordinatorState {
     const effects = this.locks.redefine(
       definition.executionMode,
       definition.stages.map((st) => st.name),
+      slotsOf(definition),
     );
     return { result: { version: this.data.version, changed: true, created }, effects };
   }
@@ -174,6 +176,7 @@ export class CoordinatorState {
       this.locks.redefine(
         previous.definition.executionMode,
         previous.definition.stages.map((st) => st.name),
+        slotsOf(previous.definition),
       );
     }
     this.advanceExecutions(Math.max(previous?.executionsStarted ?? 0, recovered.highestExecution));
@@ -211,4 +214,12 @@ export class CoordinatorState {
   private current() {
     return { pipelineVersion: this.data.version, definition: this.data.definition };
   }
+}
+
+/** The stages with more than one slot (`concurrency`). */
+function slotsOf(definition: PipelineDefinition): Slots {
+  const slots: Slots = {};
+  for (const st of definition.stages)
+    if (st.concurrency !== undefined && st.concurrency > 1) slots[st.name] = st.concurrency;
+  return slots;
 }

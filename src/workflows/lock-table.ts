@@ -6,6 +6,8 @@
  * - SUPERSEDED: one execution per stage; at most one waits in front of it; the newer of two waiting
  *   executions supersedes the older, which never runs again.
  * - QUEUED: one execution per stage; the others wait in a FIFO queue in front of it, in arrival order.
+ * - Stage concurrency (`concurrency: N`, SUPERSEDED and QUEUED): up to N executions hold the stage at once,
+ *   a pool of N slots; the rules above apply to those waiting for a slot. One slot is the default.
  * - PARALLEL: no locks, no queues (PARALLEL executions do not ask; a request is granted at once).
  * - A disabled transition holds every arrival in front of its stage; on enabling, the one that waits enters
  *   (QUEUED: the head).
@@ -34,8 +36,22 @@ export interface Inbound {
 /** How long a kept place waits for its execution before the watcher may find it never started. */
 export const RESERVATION_GRACE_MS = 30_000;
 
+/** An execution in a stage, holding one of its slots. */
+export interface Holder {
+  executionId: string;
+  n: number;
+}
+
 export interface StageData {
-  holder: string | null;
+  /** Who holds the stage, in the order they entered it (at most `slots`). */
+  holders: Holder[];
+  /** How many executions may hold the stage at once (its `concurrency`); absent: 1. */
+  slots?: number;
+  /**
+   * More than one slot: executions that failed or stopped here while newer ones may still enter, so that the
+   * first newer one to enter overtakes them (with one slot, `latest` tells).
+   */
+  unfinished?: Holder[];
   inbound: Inbound[];
   transition: Transition;
   latest: { executionId: string; n: number; status: string } | null;
@@ -45,6 +61,12 @@ export interface LockTableData {
   mode: ExecutionMode;
   stages: Record<string, StageData>;
 }
+
+/** The stage data Paso wrote before stage concurrency: one `holder`, no `holders`. */
+type StoredStageData = Omit<StageData, 'holders'> & { holders?: Holder[]; holder?: string | null };
+
+/** The stages with more than one slot, by name (`concurrency` of the definition's stages). */
+export type Slots = Record<string, number>;
 
 export type Effect =
   | { type: 'grant'; executionId: string; stage: string }
@@ -63,11 +85,20 @@ export class LockTable {
    */
   current = true;
 
-  constructor(private readonly data: LockTableData) {}
+  constructor(private readonly data: LockTableData) {
+    // A table carried over from before stage concurrency: its one holder becomes the first of `holders`.
+    for (const s of Object.values(data.stages) as StoredStageData[]) {
+      if (s.holders) continue;
+      const holder = s.holder ?? null;
+      s.holders = holder ? [{ executionId: holder, n: s.latest?.executionId === holder ? s.latest.n : 0 }] : [];
+      delete s.holder;
+    }
+  }
 
-  static create(mode: ExecutionMode, stages: readonly string[]): LockTable {
+  static create(mode: ExecutionMode, stages: readonly string[], slots: Slots = {}): LockTable {
     const t = new LockTable({ mode, stages: {} });
     t.syncStages(stages);
+    t.setSlots(stages, slots);
     return t;
   }
 
@@ -92,7 +123,7 @@ export class LockTable {
     const settled = (w: Inbound) =>
       !w.reserved || now === undefined || Date.parse(now) - Date.parse(w.since) > RESERVATION_GRACE_MS;
     for (const s of Object.values(this.data.stages)) {
-      if (s.holder) ids.add(s.holder);
+      for (const h of s.holders) ids.add(h.executionId);
       for (const w of s.inbound) if (settled(w)) ids.add(w.executionId);
     }
     return [...ids];
@@ -113,7 +144,7 @@ export class LockTable {
    */
   request(executionId: string, n: number, stage: string, at: string, retry = false): Effect[] {
     const s = this.stage(stage);
-    if (s.holder === executionId) return [{ type: 'grant', executionId, stage }];
+    if (isHolder(s, executionId)) return [{ type: 'grant', executionId, stage }];
     const place = s.inbound.find((w) => w.executionId === executionId);
     if (place?.reserved) {
       // It arrives at the place kept for it: it enters if nobody is before it.
@@ -141,13 +172,20 @@ export class LockTable {
     return [this.waitEffect(stage, executionId)];
   }
 
-  /** The holder leaves `stage`: the lock is free at once and the next one enters. */
+  /** The holder leaves `stage`: its slot is free at once and the next one enters. */
   leave(executionId: string, stage: string, outcome: LeaveOutcome): Effect[] {
     const s = this.stage(stage);
     if (s.latest?.executionId === executionId) s.latest.status = outcome;
-    if (s.holder !== executionId) return [];
-    s.holder = null;
-    return this.admit(stage);
+    const holder = s.holders.find((h) => h.executionId === executionId);
+    if (!holder) return [];
+    s.holders = s.holders.filter((h) => h !== holder);
+    const effects: Effect[] = [];
+    if (slotsOf(s) > 1 && outcome !== 'Succeeded' && s.latest && s.latest.executionId !== executionId) {
+      // Another execution entered while this one was in the stage: a newer one has overtaken it already.
+      if (s.latest.n > holder.n) effects.push({ type: 'overtake', executionId, stage, by: s.latest.executionId });
+      else (s.unfinished ??= []).push(holder);
+    }
+    return [...effects, ...this.admit(stage)];
   }
 
   /** The execution is gone (ended, stopped while inbound, terminated): it loses every lock and place. */
@@ -156,8 +194,9 @@ export class LockTable {
     for (const [name, s] of Object.entries(this.data.stages)) {
       const waiting = s.inbound.length;
       s.inbound = s.inbound.filter((w) => w.executionId !== executionId);
-      if (s.holder === executionId) {
-        s.holder = null;
+      if (s.unfinished) s.unfinished = s.unfinished.filter((u) => u.executionId !== executionId);
+      if (isHolder(s, executionId)) {
+        s.holders = s.holders.filter((h) => h.executionId !== executionId);
         if (s.latest?.executionId === executionId && s.latest.status === 'InProgress') s.latest.status = 'Cancelled';
         effects.push(...this.admit(name));
       } else if (s.inbound.length < waiting) {
@@ -169,18 +208,18 @@ export class LockTable {
   }
 
   /**
-   * A coordinator started afresh learns who still runs: those in a stage hold its lock again (the first one
-   * named, should two claim one), those in front of one wait again in number order (SUPERSEDED: the newest
-   * only). Free stages then admit their waiters.
+   * A coordinator started afresh learns who still runs: those in a stage hold its lock again (the first ones
+   * named, should more claim it than it has slots), those in front of one wait again in number order
+   * (SUPERSEDED: the newest only). Free stages then admit their waiters.
    */
   restore(running: { executionId: string; n: number; holds: string | null; waitsFor: string | null }[]): Effect[] {
     const effects: Effect[] = [];
     for (const { executionId, n, holds } of running) {
       if (!holds || this.data.mode === 'PARALLEL') continue;
       const s = this.stage(holds);
-      if (s.holder !== null) continue;
-      s.holder = executionId;
-      s.latest = { executionId, n, status: 'InProgress' };
+      if (s.holders.length >= slotsOf(s) || isHolder(s, executionId)) continue;
+      s.holders.push({ executionId, n });
+      if (slotsOf(s) === 1 || !s.latest || s.latest.n < n) s.latest = { executionId, n, status: 'InProgress' };
     }
     const waiting = running.filter((r) => r.waitsFor !== null && r.holds === null).sort((a, b) => a.n - b.n);
     for (const { executionId, n, waitsFor } of waiting) {
@@ -199,14 +238,16 @@ export class LockTable {
   /**
    * A new definition: stages appear and disappear (their locks and lists go with them), and a new mode
    * applies to those waiting now. QUEUED→SUPERSEDED keeps only the newest waiter per stage; →PARALLEL admits
-   * everyone waiting for a lock (a disabled transition still holds them).
+   * everyone waiting for a lock (a disabled transition still holds them). A stage given more slots admits
+   * waiters into them; one given fewer lets its holders finish and admits nobody until one is free.
    */
-  redefine(mode: ExecutionMode, stages: readonly string[]): Effect[] {
+  redefine(mode: ExecutionMode, stages: readonly string[], slots: Slots = {}): Effect[] {
     // Stages that left the definition go once nobody holds or waits for them (older executions still may).
     for (const [name, s] of Object.entries(this.data.stages)) {
-      if (!stages.includes(name) && s.holder === null && s.inbound.length === 0) delete this.data.stages[name];
+      if (!stages.includes(name) && s.holders.length === 0 && s.inbound.length === 0) delete this.data.stages[name];
     }
     this.syncStages(stages);
+    this.setSlots(stages, slots);
     this.data.mode = mode;
     const effects: Effect[] = [];
     for (const [name, s] of Object.entries(this.data.stages)) {
@@ -227,7 +268,9 @@ export class LockTable {
     const s = this.stage(stage);
     return {
       transition: { ...s.transition },
-      lockedBy: s.holder,
+      concurrency: slotsOf(s),
+      lockedBy: s.holders[0]?.executionId ?? null,
+      holders: s.holders.map((h) => h.executionId),
       inbound: s.inbound.map((w) => ({
         executionId: w.executionId,
         status: 'InProgress' as const,
@@ -262,7 +305,7 @@ export class LockTable {
   private canEnterNow(s: StageData, fromQueue = false): boolean {
     if (!s.transition.enabled) return false;
     if (this.data.mode === 'PARALLEL') return true;
-    return s.holder === null && (fromQueue || s.inbound.length === 0);
+    return s.holders.length < slotsOf(s) && (fromQueue || s.inbound.length === 0);
   }
 
   /**
@@ -277,7 +320,16 @@ export class LockTable {
     if (overtakes && previous && previous.n < n && (previous.status === 'Failed' || previous.status === 'Stopped')) {
       effects.push({ type: 'overtake', executionId: previous.executionId, stage, by: executionId });
     }
-    if (this.data.mode !== 'PARALLEL') s.holder = executionId;
+    if (s.unfinished) {
+      // More than one slot: those that failed or stopped while others held the stage.
+      for (const u of s.unfinished) {
+        if (overtakes && u.n < n)
+          effects.push({ type: 'overtake', executionId: u.executionId, stage, by: executionId });
+      }
+      s.unfinished = s.unfinished.filter((u) => !(overtakes && u.n < n) && u.executionId !== executionId);
+      if (s.unfinished.length === 0) delete s.unfinished;
+    }
+    if (this.data.mode !== 'PARALLEL') s.holders.push({ executionId, n });
     s.latest = { executionId, n, status: 'InProgress' };
     effects.push({ type: 'grant', executionId, stage });
     return effects;
@@ -293,7 +345,17 @@ export class LockTable {
 
   private syncStages(stages: readonly string[]): void {
     for (const name of stages) {
-      this.data.stages[name] ??= { holder: null, inbound: [], transition: { ...OPEN }, latest: null };
+      this.data.stages[name] ??= { holders: [], inbound: [], transition: { ...OPEN }, latest: null };
+    }
+  }
+
+  /** The definition's stages take its slots (one where it names none; only more than one is stored). */
+  private setSlots(stages: readonly string[], slots: Slots): void {
+    for (const name of stages) {
+      const s = this.stage(name);
+      const n = slots[name] ?? 1;
+      if (n > 1) s.slots = n;
+      else delete s.slots;
     }
   }
 
@@ -302,4 +364,12 @@ export class LockTable {
     this.syncStages([name]);
     return this.data.stages[name]!;
   }
+}
+
+function slotsOf(s: StageData): number {
+  return s.slots ?? 1;
+}
+
+function isHolder(s: StageData, executionId: string): boolean {
+  return s.holders.some((h) => h.executionId === executionId);
 }

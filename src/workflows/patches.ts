@@ -24,6 +24,8 @@ export const PATCHES = {
    * the execution's input.
    */
   workerLoss: 'paso-worker-loss',
+  // Stage concurrency (`concurrency: N`) needs no patch: no older definition can have it (the stage schema is
+  // strict), and with one slot per stage the lock table sends the very signals it sent before.
   /** A stop and wait with `abandonAfterSeconds` abandons what still runs when its durable timer fires. */
   escalatingStop: 'paso-escalating-stop',
 } as const;

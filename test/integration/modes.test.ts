@@ -316,3 +316,92 @@ describe('changing the pipeline while executions run', () => {
     expect((await api.waitFor(w3!)).status).toBe('Succeeded');
   });
 });
+
+describe('stage concurrency (concurrency: N slots)', () => {
+  /** One stage, Deploy, with `slots` slots, its command held open by the test. */
+  async function pooled(prefix: string, mode: 'SUPERSEDED' | 'QUEUED', slots: number) {
+    const name = uniqueName(prefix);
+    const gates = new Gates();
+    await api.pipeline({
+      name,
+      executionMode: mode,
+      stages: [
+        {
+          name: 'Deploy',
+          concurrency: slots,
+          actions: [{ name: 'ship', type: 'command', run: gates.script('deploy', { gated: true }) }],
+        },
+      ],
+    });
+    return { name, gates };
+  }
+  /** The most intervals that ran at one instant. */
+  const mostAtOnce = (intervals: { start: number; end: number }[]) =>
+    Math.max(...intervals.map((x) => intervals.filter((y) => y.start <= x.start && x.start < y.end).length));
+
+  it('QUEUED, 2 slots, 4 executions: 2 run at once, never 3, and the others enter in FIFO order', async () => {
+    const { name, gates } = await pooled('pool-queued', 'QUEUED', 2);
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push(await api.trigger(name));
+    const [e1, e2, e3, e4] = ids as [string, string, string, string];
+    await poll(() => Promise.resolve([gates.started(e1, 'deploy'), gates.started(e2, 'deploy')])).toEqual([true, true]);
+    await poll(async () => (await stageState(name, 'Deploy')).inbound.map((w) => w.executionId)).toEqual([e3, e4]);
+    expect(await stageState(name, 'Deploy')).toMatchObject({ concurrency: 2, lockedBy: e1, holders: [e1, e2] });
+    expect((await api.execution(e4)).waiting).toEqual({ stage: 'Deploy', for: 'STAGE_LOCK' });
+
+    // The second holder leaves first: the head of the queue takes its slot; the first holder stays lockedBy.
+    gates.open(e2, 'deploy');
+    await poll(() => Promise.resolve(gates.started(e3, 'deploy'))).toBe(true);
+    expect(await stageState(name, 'Deploy')).toMatchObject({
+      lockedBy: e1,
+      holders: [e1, e3],
+      inbound: [{ executionId: e4 }],
+    });
+    expect(gates.started(e4, 'deploy')).toBe(false);
+    gates.open(e1, 'deploy');
+    await poll(() => Promise.resolve(gates.started(e4, 'deploy'))).toBe(true);
+    gates.open(e3, 'deploy');
+    gates.open(e4, 'deploy');
+    for (const id of [e1, e2, e3, e4]) expect((await api.waitFor(id)).status).toBe('Succeeded');
+
+    const runs = gates.intervals('deploy');
+    expect(mostAtOnce(runs)).toBe(2);
+    const at = Object.fromEntries(runs.map((r) => [r.executionId, r]));
+    expect(at[e3]!.start).toBeGreaterThanOrEqual(at[e2]!.end);
+    expect(at[e4]!.start).toBeGreaterThanOrEqual(at[e1]!.end);
+    expect(at[e3]!.start).toBeLessThan(at[e4]!.start);
+    expect(await stageState(name, 'Deploy')).toMatchObject({ lockedBy: null, holders: [], inbound: [] });
+  });
+
+  it('SUPERSEDED, 2 slots: of a third and a fourth arriving while 2 hold, only the newest waits', async () => {
+    const { name, gates } = await pooled('pool-superseded', 'SUPERSEDED', 2);
+    const e1 = await api.trigger(name);
+    const e2 = await api.trigger(name);
+    await poll(() => Promise.resolve([gates.started(e1, 'deploy'), gates.started(e2, 'deploy')])).toEqual([true, true]);
+    const e3 = await api.trigger(name);
+    await poll(async () => (await api.execution(e3)).waiting).toEqual({ stage: 'Deploy', for: 'STAGE_LOCK' });
+    const e4 = await api.trigger(name);
+    expect((await api.waitFor(e3, ['Superseded'])).status).toBe('Superseded');
+    await poll(async () => (await stageState(name, 'Deploy')).inbound.map((w) => w.executionId)).toEqual([e4]);
+    expect(await stageState(name, 'Deploy')).toMatchObject({ holders: [e1, e2] });
+
+    gates.open(e2, 'deploy');
+    await poll(() => Promise.resolve(gates.started(e4, 'deploy'))).toBe(true);
+    gates.open(e1, 'deploy');
+    gates.open(e4, 'deploy');
+    for (const id of [e1, e2, e4]) expect((await api.waitFor(id)).status).toBe('Succeeded');
+    expect(gates.started(e3, 'deploy')).toBe(false);
+    expect(mostAtOnce(gates.intervals('deploy'))).toBe(2);
+  });
+
+  it('is refused on a PARALLEL pipeline (400 with the path)', async () => {
+    const name = uniqueName('pool-parallel');
+    const r = await api.as('alice').put<{ errors: { path: string; message: string }[] }>(`/pipelines/${name}`, {
+      name,
+      executionMode: 'PARALLEL',
+      stages: [{ name: 'Deploy', concurrency: 2, actions: [{ name: 'a', type: 'command', run: 'true' }] }],
+    });
+    expect(r.status).toBe(400);
+    expect(r.body.errors.map((e) => e.path)).toEqual(['stages[0].concurrency']);
+  });
+});

@@ -139,3 +139,28 @@ describe('schedule triggers', () => {
     expect(pathsOf(withCron(cron))).toEqual(['triggers[0].cron']);
   });
 });
+
+describe('stage concurrency', () => {
+  const withConcurrency = (concurrency: unknown, executionMode = 'QUEUED') => ({
+    name: 'web',
+    executionMode,
+    stages: [{ name: 'Deploy', concurrency, actions: [{ name: 'a', type: 'command', run: 'true' }] }],
+  });
+
+  it('takes a whole number of slots on a QUEUED or SUPERSEDED stage, and is absent by default', () => {
+    expect(pathsOf(withConcurrency(2))).toEqual([]);
+    expect(pathsOf(withConcurrency(100, 'SUPERSEDED'))).toEqual([]);
+    const plain = pipelineDefinitionSchema.parse({ ...withConcurrency(1), stages: [contractExample.stages[0]] });
+    expect(plain.stages[0]).not.toHaveProperty('concurrency');
+  });
+
+  it.each([0, 101, 1.5, '2'])('refuses %s with its path', (n) => {
+    expect(pathsOf(withConcurrency(n))).toEqual(['stages[0].concurrency']);
+  });
+
+  it('refuses it on a PARALLEL pipeline, whose stages have no lock', () => {
+    expect(errorsOf(withConcurrency(2, 'PARALLEL'))).toEqual([
+      { path: 'stages[0].concurrency', message: expect.stringMatching(/PARALLEL stages have no lock/) },
+    ]);
+  });
+});

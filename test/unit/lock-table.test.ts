@@ -284,3 +284,132 @@ describe('withdrawing and redefining', () => {
     expect(t.hasStage('Old')).toBe(false);
   });
 });
+
+describe('stage concurrency (a pool of slots)', () => {
+  const overtake = (executionId: string, by: string): Effect => ({
+    type: 'overtake',
+    executionId,
+    stage: 'Deploy',
+    by,
+  });
+  const pool = (mode: 'QUEUED' | 'SUPERSEDED', slots = 2) => LockTable.create(mode, ['Deploy'], { Deploy: slots });
+
+  it('QUEUED: up to N hold the stage; the others queue and take free slots in arrival order', () => {
+    const t = pool('QUEUED');
+    expect(req(t, 'web-1')).toEqual([grant('web-1')]);
+    expect(req(t, 'web-2')).toEqual([grant('web-2')]);
+    for (const id of ['web-3', 'web-4', 'web-5']) expect(req(t, id)).toEqual([wait(id)]);
+    expect(t.leave('web-2', 'Deploy', 'Succeeded')).toEqual([grant('web-3')]);
+    expect(t.leave('web-1', 'Deploy', 'Succeeded')).toEqual([grant('web-4')]);
+    expect(t.view('Deploy')).toMatchObject({ holders: ['web-3', 'web-4'], inbound: [{ executionId: 'web-5' }] });
+  });
+
+  it('SUPERSEDED: one waits for a slot; a newer arrival supersedes it', () => {
+    const t = pool('SUPERSEDED');
+    req(t, 'web-1');
+    req(t, 'web-2');
+    expect(req(t, 'web-3')).toEqual([wait('web-3')]);
+    expect(req(t, 'web-4')).toEqual([supersede('web-3', 'web-4'), wait('web-4')]);
+    expect(t.leave('web-1', 'Deploy', 'Succeeded')).toEqual([grant('web-4')]);
+  });
+
+  it('shows every holder, the oldest as lockedBy, and the number of slots', () => {
+    const t = pool('QUEUED', 3);
+    req(t, 'web-1');
+    req(t, 'web-2');
+    expect(t.view('Deploy')).toMatchObject({ concurrency: 3, lockedBy: 'web-1', holders: ['web-1', 'web-2'] });
+    t.leave('web-1', 'Deploy', 'Succeeded');
+    expect(t.view('Deploy')).toMatchObject({ lockedBy: 'web-2', holders: ['web-2'] });
+    expect(LockTable.create('QUEUED', ['Deploy']).view('Deploy')).toMatchObject({ concurrency: 1, holders: [] });
+    expect(t.watched()).toEqual(['web-2']);
+  });
+
+  it('a slot freed by failure, stop or withdrawal admits the next', () => {
+    const t = pool('QUEUED');
+    for (const id of ['web-1', 'web-2', 'web-3', 'web-4', 'web-5']) req(t, id);
+    // web-3, newer, enters the stage web-2 stopped in: web-2 can no longer be retried.
+    expect(t.leave('web-2', 'Deploy', 'Stopped')).toEqual([overtake('web-2', 'web-3'), grant('web-3')]);
+    expect(t.withdraw('web-1')).toEqual([grant('web-4')]);
+    // web-3 failed while web-4, newer, was in the stage: it is overtaken at once.
+    expect(t.leave('web-3', 'Deploy', 'Failed')).toEqual([overtake('web-3', 'web-4'), grant('web-5')]);
+  });
+
+  it('overtakes one that failed after a newer one entered beside it, at once', () => {
+    const t = pool('QUEUED');
+    req(t, 'web-1');
+    req(t, 'web-2');
+    expect(t.leave('web-1', 'Deploy', 'Failed')).toEqual([overtake('web-1', 'web-2')]);
+  });
+
+  it('overtakes one that failed beside an older one when a newer one enters', () => {
+    const t = pool('QUEUED');
+    // QUEUED lets an older execution reach a later stage after a newer one (only retries are refused).
+    req(t, 'web-2');
+    req(t, 'web-1');
+    expect(t.leave('web-2', 'Deploy', 'Failed')).toEqual([]);
+    expect(t.leave('web-1', 'Deploy', 'Succeeded')).toEqual([]);
+    expect(req(t, 'web-3')).toEqual([overtake('web-2', 'web-3'), grant('web-3')]);
+    expect(t.toJSON().stages.Deploy!.unfinished).toBeUndefined();
+  });
+
+  it('lets one that failed retry while no newer one entered, and never overtakes it once back in', () => {
+    const t = pool('SUPERSEDED');
+    req(t, 'web-1');
+    req(t, 'web-2');
+    t.leave('web-1', 'Deploy', 'Failed');
+    t.leave('web-2', 'Deploy', 'Succeeded');
+    expect(t.request('web-1', 1, 'Deploy', AT, true)).toEqual([supersede('web-1', 'web-2')]);
+    const u = pool('SUPERSEDED');
+    req(u, 'web-1');
+    req(u, 'web-2');
+    u.leave('web-2', 'Deploy', 'Failed');
+    expect(u.request('web-2', 2, 'Deploy', AT, true)).toEqual([grant('web-2')]);
+    u.leave('web-1', 'Deploy', 'Succeeded');
+    expect(req(u, 'web-3')).toEqual([grant('web-3')]);
+  });
+
+  it('a disabled transition holds arrivals even with slots free; enabling fills the free slots', () => {
+    const t = pool('QUEUED');
+    t.setTransition('Deploy', closed);
+    for (const id of ['web-1', 'web-2', 'web-3']) expect(req(t, id)).toEqual([wait(id, 'TRANSITION')]);
+    expect(t.setTransition('Deploy', open)).toEqual([grant('web-1'), grant('web-2')]);
+  });
+
+  it('more slots in a new definition admit waiters; fewer let the holders finish first', () => {
+    const t = pool('QUEUED');
+    for (const id of ['web-1', 'web-2', 'web-3', 'web-4', 'web-5']) req(t, id);
+    expect(t.redefine('QUEUED', ['Deploy'], { Deploy: 3 })).toEqual([grant('web-3')]);
+    expect(t.redefine('QUEUED', ['Deploy'])).toEqual([]);
+    expect(t.leave('web-1', 'Deploy', 'Succeeded')).toEqual([]);
+    expect(t.leave('web-2', 'Deploy', 'Succeeded')).toEqual([]);
+    expect(t.leave('web-3', 'Deploy', 'Succeeded')).toEqual([grant('web-4')]);
+    expect(t.view('Deploy')).toMatchObject({ concurrency: 1, holders: ['web-4'] });
+  });
+
+  it('a coordinator started afresh gives up to N running executions their slots back', () => {
+    const t = pool('QUEUED');
+    const running = (id: string, holds: string | null, waitsFor: string | null = null) => ({
+      executionId: id,
+      n: n(id),
+      holds,
+      waitsFor,
+    });
+    expect(
+      t.restore([running('web-1', 'Deploy'), running('web-2', 'Deploy'), running('web-3', null, 'Deploy')]),
+    ).toEqual([]);
+    expect(t.view('Deploy')).toMatchObject({ holders: ['web-1', 'web-2'], inbound: [{ executionId: 'web-3' }] });
+    expect(t.leave('web-1', 'Deploy', 'Succeeded')).toEqual([grant('web-3')]);
+  });
+
+  it('loads a table written before stage concurrency: its one holder holds the only slot', () => {
+    const latest = { executionId: 'web-1', n: 1, status: 'InProgress' };
+    const t = new LockTable({
+      mode: 'QUEUED',
+      stages: { Deploy: { holder: 'web-1', inbound: [], transition: open, latest } as never },
+    });
+    expect(t.view('Deploy')).toMatchObject({ lockedBy: 'web-1', holders: ['web-1'], concurrency: 1 });
+    expect(req(t, 'web-2')).toEqual([wait('web-2')]);
+    expect(t.leave('web-1', 'Deploy', 'Succeeded')).toEqual([grant('web-2')]);
+    expect(JSON.stringify(t.toJSON())).not.toContain('"holder"');
+  });
+});

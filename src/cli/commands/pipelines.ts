@@ -68,13 +68,22 @@ function stateCommand(program: Command, runner: Runner): void {
           state.stages.map((s) => [
             s.name,
             transitionText(s, (t) => out.paint('yellow', t)),
-            s.lockedBy ?? '-',
+            holdersText(s),
             s.inbound.map((i) => `${i.executionId} (${i.waitingFor})`).join(', ') || '-',
             s.latestExecution ? `${s.latestExecution.executionId} ${out.status(s.latestExecution.status)}` : '-',
           ]),
         );
       }),
     );
+}
+
+/** Who holds the stage: every holder of one with several slots, and how many of them are taken. */
+function holdersText(s: PipelineState['stages'][number]): string {
+  // `holders` and `concurrency` are absent from a gateway older than stage concurrency.
+  const holders = (s.holders as string[] | undefined) ?? (s.lockedBy ? [s.lockedBy] : []);
+  if (holders.length === 0) return '-';
+  const slots = s.concurrency > 1 ? ` (${holders.length}/${s.concurrency})` : '';
+  return holders.join(', ') + slots;
 }
 
 /** `paso transition PIPELINE STAGE --disable --reason R | --enable`. */
