@@ -56,6 +56,8 @@ export async function benchPaso(
     PASO_DATA_DIR: path.join(work, 'data'),
     PASO_PORT: String(port),
     PASO_TASK_QUEUE: taskQueue,
+    // A log line per request and per command would be the benchmark's own load; BENCH_LOG_LEVEL=info shows them.
+    PASO_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
   });
   const worker = await startWorkerRole(config, server.address);
   const client = createClient(config, server.address);
