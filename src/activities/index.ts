@@ -16,6 +16,8 @@ import type { ScheduleDeps, SyncSchedulesInput, TriggerScheduledInput } from './
 import { syncSchedules, triggerScheduled } from './schedules.js';
 import type { RunTalkbackActivityInput } from './talkback.js';
 import { runTalkback } from './talkback.js';
+import type { TellTransitionClosedInput } from './transitions.js';
+import { tellTransitionClosed } from './transitions.js';
 import type { WatchDeps, WatchExecutionsInput } from './watch.js';
 import { watchExecutions } from './watch.js';
 
@@ -27,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
     runCheck: (input: RunCheckInput) => runCheck(deps, input),
     watchExecutions: (input: WatchExecutionsInput) => watchExecutions(deps, input),
     recoverPipeline: (input: RecoverPipelineInput) => recoverPipeline(deps, input),
+    tellTransitionClosed: (input: TellTransitionClosedInput) => tellTransitionClosed(deps, input),
     syncSchedules: (input: SyncSchedulesInput) => syncSchedules(deps, input),
     triggerScheduled: (input: TriggerScheduledInput) => triggerScheduled(deps, input),
     notify: (input: NotifyInput) => notify(input),

@@ -181,12 +181,14 @@ export function openApiDocument(): object {
       },
       '/pipelines/{name}/transitions/{stage}': {
         put: secured({
-          summary: "Disable (with a reason) or enable a stage's inbound transition (operator)",
+          summary:
+            "Disable (with a reason) or enable a stage's inbound transition, in every mode (operator); on a " +
+            'PARALLEL pipeline it answers once the running executions have been told',
           requestParams: { path: transitionParams },
           requestBody: { content: { 'application/json': { schema: transitionBody } } },
           responses: {
             '200': json(stageStateSchema, 'The stage, after the change'),
-            ...errors(400, 404, 409),
+            ...errors(400, 404),
           },
         }),
       },

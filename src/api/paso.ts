@@ -247,6 +247,7 @@ export class Paso {
         notificationUrl: this.options.notificationUrl,
         heartbeatTimeoutSeconds: this.options.heartbeatTimeoutSeconds,
         reviewUrl: this.options.publicUrl ? `${this.options.publicUrl}/executions/${allocated.executionId}` : null,
+        ...(allocated.closedStages?.length ? { closedStages: allocated.closedStages } : {}),
       };
       if (!allocated.created) return this.repeatedTrigger(input, allocated.at);
       try {

@@ -21,6 +21,8 @@ export interface ExecutionInput {
   heartbeatTimeoutSeconds?: number;
   /** The execution in the gateway, for people who review it (from PASO_PUBLIC_URL). */
   reviewUrl?: string | null;
+  /** PARALLEL: stages whose transition was disabled when the execution was given its id; it asks before those. */
+  closedStages?: string[];
 }
 
 /**

@@ -25,6 +25,7 @@ import type {
   StageWaitInput,
   StopInput,
   SupersededInput,
+  TransitionClosedInput,
   TrapDecision,
   WithdrawInput,
 } from './messages.js';
@@ -74,6 +75,7 @@ export const messageSchemas = {
   stageWait: z.object({ stage: text, for: z.enum(['STAGE_LOCK', 'TRANSITION']) }) satisfies z.ZodType<StageWaitInput>,
   superseded: z.object({ stage: text, by: text.nullable() }) satisfies z.ZodType<SupersededInput>,
   overtaken: z.object({ stage: text, by: text }) satisfies z.ZodType<OvertakenInput>,
+  transitionClosed: z.object({ stage: text }) satisfies z.ZodType<TransitionClosedInput>,
   // coordinator
   putDefinition: z.object({ definition: pipelineDefinitionSchema, by: z.string().max(200) }),
   allocateExecution: z.object({

@@ -35,6 +35,8 @@ export interface AllocateExecutionResult {
   created: boolean;
   /** When the key was first used, if it was seen before (and remembered with its time). */
   at?: string;
+  /** PARALLEL: the stages whose transition is disabled now; the execution asks before entering them. */
+  closedStages?: string[];
 }
 
 export interface AdvanceExecutionsInput {
@@ -118,6 +120,15 @@ export const stageGrantedSignal = defineSignal<[StageGrantedInput]>('stageGrante
 export const stageWaitSignal = defineSignal<[StageWaitInput]>('stageWait');
 /** Coordinator → execution: a newer execution took your place; you never run again. */
 export const supersededSignal = defineSignal<[SupersededInput]>('superseded');
+
+export interface TransitionClosedInput {
+  stage: string;
+}
+/**
+ * Coordinator (through an activity) → a running PARALLEL execution: the transition into this stage is
+ * disabled; ask the coordinator before entering it (PARALLEL executions otherwise never ask).
+ */
+export const transitionClosedSignal = defineSignal<[TransitionClosedInput]>('transitionClosed');
 
 // ---- execution ----
 

@@ -18,6 +18,18 @@ import { LockTable } from './lock-table.js';
 /** How many idempotency keys are remembered; older ones are forgotten first. */
 export const IDEMPOTENCY_KEYS_KEPT = 1000;
 
+/**
+ * PARALLEL: how long an execution given its id is remembered, so that a transition disabled meanwhile is
+ * told to it even before Temporal's visibility lists it (the gateway starts it within milliseconds).
+ */
+export const RECENT_ALLOCATION_MS = 10_000;
+
+/** A PARALLEL execution given its id lately. */
+export interface RecentAllocation {
+  executionId: string;
+  at: string;
+}
+
 interface IdempotencyEntry {
   key: string;
   executionId: string;
@@ -42,6 +54,8 @@ export interface CoordinatorData extends PipelineSnapshot {
   locks: LockTableData;
   /** The coordinator is started with its first definition; the first put then reports the creation. */
   creationReported: boolean;
+  /** PARALLEL: executions given their ids in the last {@link RECENT_ALLOCATION_MS}. */
+  recent?: RecentAllocation[];
 }
 
 export class IdempotencyConflict extends Error {
@@ -134,11 +148,33 @@ export class CoordinatorState {
     this.data.executionsStarted += 1;
     const executionId = executionIdOf(this.data.name, this.data.executionsStarted);
     this.locks.reserve(executionId, this.data.executionsStarted, this.data.definition.stages[0]!.name, at);
+    if (this.locks.mode === 'PARALLEL') {
+      this.data.recent = [...this.recentAllocations(at), { executionId, at }];
+    }
     if (idempotencyKey !== undefined) {
       this.data.idempotency.push({ key: idempotencyKey, executionId, requestDigest, at });
       if (this.data.idempotency.length > IDEMPOTENCY_KEYS_KEPT) this.data.idempotency.shift();
     }
-    return { ...this.current(), executionId, created: true };
+    return { ...this.current(), executionId, created: true, ...this.closedStages() };
+  }
+
+  /** PARALLEL executions given their ids lately (within {@link RECENT_ALLOCATION_MS} of `now`). */
+  recentAllocations(now: string): RecentAllocation[] {
+    return (this.data.recent ?? []).filter((r) => Date.parse(now) - Date.parse(r.at) <= RECENT_ALLOCATION_MS);
+  }
+
+  /** An execution that will not start (its trigger was refused) or has ended: no need to tell it anything. */
+  forget(executionId: string): void {
+    if (this.data.recent) this.data.recent = this.data.recent.filter((r) => r.executionId !== executionId);
+  }
+
+  /** PARALLEL: the stages whose transition is disabled, for a new execution to ask before (none: nothing). */
+  private closedStages(): { closedStages?: string[] } {
+    if (this.locks.mode !== 'PARALLEL') return {};
+    const closed = this.state()
+      .stages.filter((s) => !s.transition.enabled)
+      .map((s) => s.name);
+    return closed.length > 0 ? { closedStages: closed } : {};
   }
 
   /**

@@ -45,7 +45,7 @@ import {
 } from '../shared/messages.js';
 import { executionWorkflowId, PasoPipeline, PasoStatus } from '../shared/temporal.js';
 import type { CoordinatorData } from './coordinator-state.js';
-import { CoordinatorState, IdempotencyConflict } from './coordinator-state.js';
+import { CoordinatorState, IdempotencyConflict, RECENT_ALLOCATION_MS } from './coordinator-state.js';
 import { setCheckedSignalHandler, setCheckedUpdateHandler } from './guard.js';
 import type { Effect } from './lock-table.js';
 import { RESERVATION_GRACE_MS } from './lock-table.js';
@@ -70,6 +70,14 @@ const { watchExecutions } = proxyActivities<Activities>({
 
 const { recoverPipeline } = proxyActivities<Activities>({
   summary: 'learn the pipeline and its running executions from Temporal',
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '30s',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '1s', maximumInterval: '30s' },
+});
+
+const { tellTransitionClosed } = proxyActivities<Activities>({
+  summary: 'tell running PARALLEL executions that a transition is disabled',
   startToCloseTimeout: '10m',
   heartbeatTimeout: '30s',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -238,7 +246,12 @@ export async function coordinator(input: CoordinatorInput): Promise<void> {
       whenReady(() => {
         rules();
         dispatch(state.locks.setTransition(stage, { enabled, reason: reason ?? null, by, at: now() }));
-        return state.state().stages.find((s) => s.name === stage)!;
+        const stageState = () => state.state().stages.find((s) => s.name === stage)!;
+        if (enabled || state.locks.mode !== 'PARALLEL' || !patched(PATCHES.parallelTransitions)) return stageState();
+        // PARALLEL executions ask before a stage only once told that its transition is disabled: the answer
+        // waits until every running one has been told, so none enters the stage after it.
+        const recent = state.recentAllocations(now());
+        return tellTransitionClosed({ pipeline: name, stage, recent, graceMs: RECENT_ALLOCATION_MS }).then(stageState);
       }),
     (request) => validateTransition(state, request),
   );
@@ -263,6 +276,7 @@ export async function coordinator(input: CoordinatorInput): Promise<void> {
   setCheckedSignalHandler(withdrawSignal, 'withdraw', ({ executionId }) =>
     whenReady(() => {
       rules();
+      state.forget(executionId);
       dispatch(state.locks.withdraw(executionId));
     }),
   );
@@ -328,11 +342,5 @@ function validateTransition(state: CoordinatorState, { stage, enabled, reason }:
   }
   if (!enabled && !reason?.trim()) {
     throw ApplicationFailure.nonRetryable('a reason is required to disable a transition', ErrorTypes.InvalidRequest);
-  }
-  if (!enabled && snapshot.definition.executionMode === 'PARALLEL') {
-    throw ApplicationFailure.nonRetryable(
-      'PARALLEL executions run independently and do not pass through transitions; disabling one would hold nothing',
-      ErrorTypes.WrongState,
-    );
   }
 }

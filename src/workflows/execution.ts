@@ -38,6 +38,7 @@ import {
   stageWaitSignal,
   stopUpdate,
   supersededSignal,
+  transitionClosedSignal,
   withdrawSignal,
 } from '../shared/messages.js';
 import { coordinatorWorkflowId, PasoPipeline, PasoStage, PasoStatus } from '../shared/temporal.js';
@@ -84,8 +85,12 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   placeScripts(input, (workspace) => state.workspaceMoved(workspace));
   const stages = input.definition.stages;
   const coordinator = getExternalWorkflowHandle(coordinatorWorkflowId(input.pipeline));
-  // PARALLEL executions are independent: no locks, no queues, so they never ask the coordinator.
+  // PARALLEL executions are independent: no locks, no queues, so they never ask the coordinator, but before
+  // a stage whose transition they were told is disabled (when they were given their id, or since).
   const locked = input.definition.executionMode !== 'PARALLEL';
+  const closedStages = new Set(input.closedStages ?? []);
+  /** It asked the coordinator for a stage (always, unless PARALLEL): it may have a place to give back. */
+  let consulted = locked;
   let granted: string | null = null;
   let superseded = false;
   let supersededBy: string | null = null;
@@ -142,6 +147,7 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     superseded = true;
     supersededBy = by;
   });
+  setCheckedSignalHandler(transitionClosedSignal, 'transitionClosed', ({ stage }) => void closedStages.add(stage));
   setCheckedSignalHandler(overtakenSignal, 'overtaken', ({ stage, by }) => {
     overtaken.set(stage, by);
     if (state.retryableStage === stage) {
@@ -207,7 +213,9 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
         // Best effort: a coordinator that is gone has no lock to give back (its successor reads who runs).
-        if (locked) await coordinator.signal(withdrawSignal, { executionId: input.executionId }).catch(() => undefined);
+        if (consulted) {
+          await coordinator.signal(withdrawSignal, { executionId: input.executionId }).catch(() => undefined);
+        }
         state.abandonRunning(now());
         state.finish('Cancelled', now(), 'cancelled from Temporal');
         publish();
@@ -228,7 +236,10 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
       const stage = stages[i]!;
       // A stop between stages leaves nothing to retry: no stage failed or was cut short.
       if (state.stopRequest) return { status: 'Stopped' };
-      if (locked) {
+      // PARALLEL: only in front of a stage whose transition is disabled (no lock: it just passes the gate).
+      const asks = locked || (closedStages.has(stage.name) && patched(PATCHES.parallelTransitions));
+      if (asks) {
+        consulted = true;
         const entry = await enterStage(stage.name, i === plan.from && plan.retry === true);
         if (entry !== 'granted') return { status: entry };
       }
@@ -238,7 +249,7 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
       state.stageEnded(stage.name, result.status, now());
       // The next execution enters once this one's rollback is over, never while it undeploys.
       const hold = locked && rollsBack(result) && patched(PATCHES.rollbackHoldsStage);
-      if (locked && !hold) await leaveStage(stage.name, result.status);
+      if (asks && !hold) await leaveStage(stage.name, result.status);
       if (result.status !== 'Succeeded') {
         return { ...result, retryStage: stage.name, ...(hold ? { heldStage: stage.name } : {}) };
       }

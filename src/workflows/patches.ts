@@ -28,4 +28,9 @@ export const PATCHES = {
   // strict), and with one slot per stage the lock table sends the very signals it sent before.
   /** A stop and wait with `abandonAfterSeconds` abandons what still runs when its durable timer fires. */
   escalatingStop: 'paso-escalating-stop',
+  /**
+   * Transitions on PARALLEL pipelines: the coordinator tells running PARALLEL executions of a disabled
+   * transition, and those ask it before entering that stage (and say when they leave it).
+   */
+  parallelTransitions: 'paso-parallel-transitions',
 } as const;

@@ -211,7 +211,7 @@ describe('transitions', () => {
     expect(disjoint(gates.intervals('deploy'))).toBe(true);
   });
 
-  it('are validated: reason required, known stage, operators only, not on PARALLEL pipelines', async () => {
+  it('are validated: reason required, known stage, operators only', async () => {
     const name = uniqueName('transition-bad');
     const gates = new Gates();
     await api.pipeline(twoStages(name, gates, 'SUPERSEDED'));
@@ -223,9 +223,78 @@ describe('transitions', () => {
       404,
     );
     expect((await api.as('carol').put(`/pipelines/${name}/transitions/Deploy`, { enabled: true })).status).toBe(403);
-    await api.pipeline({ ...twoStages(name, gates, 'PARALLEL') });
-    const parallel = await api.as('bob').put(`/pipelines/${name}/transitions/Deploy`, { enabled: false, reason: 'x' });
-    expect(parallel.status).toBe(409);
+  });
+
+  it('on a PARALLEL pipeline hold running executions and new ones alike; enabling lets them all in', async () => {
+    const name = uniqueName('transition-p');
+    const gates = new Gates();
+    // Build is held open by the test; Deploy records when it runs.
+    await api.pipeline({
+      name,
+      executionMode: 'PARALLEL',
+      stages: [
+        { name: 'Build', actions: [{ name: 'compile', type: 'command', run: gates.script('build', { gated: true }) }] },
+        { name: 'Deploy', actions: [{ name: 'ship', type: 'command', run: gates.script('deploy') }] },
+      ],
+    });
+    // Before any transition is disabled, PARALLEL executions pass without asking the coordinator.
+    const e0 = await api.trigger(name);
+    await poll(() => Promise.resolve(gates.started(e0, 'build'))).toBe(true);
+    gates.open(e0, 'build');
+    expect((await api.waitFor(e0)).status).toBe('Succeeded');
+    expect((await stageState(name, 'Deploy')).latestExecution).toBeNull();
+
+    const e1 = await api.trigger(name);
+    await poll(() => Promise.resolve(gates.started(e1, 'build'))).toBe(true);
+    const asked = Date.now();
+    const off = await api.as('bob').put(`/pipelines/${name}/transitions/Deploy`, { enabled: false, reason: 'freeze' });
+    expect(off.status).toBe(200);
+    // It answers once the running executions have been told (e0, which has ended, holds nothing up).
+    expect(Date.now() - asked).toBeLessThan(5_000);
+    const e2 = await api.trigger(name);
+    await poll(() => Promise.resolve(gates.started(e2, 'build'))).toBe(true);
+    gates.open(e1, 'build');
+    gates.open(e2, 'build');
+    for (const id of [e1, e2]) {
+      await poll(async () => (await api.execution(id)).waiting).toEqual({ stage: 'Deploy', for: 'TRANSITION' });
+    }
+    expect((await stageState(name, 'Deploy')).inbound.map((w) => [w.executionId, w.waitingFor]).sort()).toEqual([
+      [e1, 'TRANSITION'],
+      [e2, 'TRANSITION'],
+    ]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(gates.started(e1, 'deploy') || gates.started(e2, 'deploy')).toBe(false);
+
+    const enabledAt = Date.now();
+    await api.as('bob').put(`/pipelines/${name}/transitions/Deploy`, { enabled: true });
+    for (const id of [e1, e2]) expect((await api.waitFor(id)).status).toBe('Succeeded');
+    // Both ran Deploy, and only once it was enabled (the commands' own clocks).
+    const deploys = gates.intervals('deploy').filter((i) => i.executionId !== e0);
+    expect(deploys.map((i) => i.executionId).sort()).toEqual([e1, e2].sort());
+    for (const d of deploys) expect(d.start).toBeGreaterThanOrEqual(enabledAt);
+    expect(await stageState(name, 'Deploy')).toMatchObject({ lockedBy: null, holders: [], inbound: [] });
+  });
+
+  it('on a PARALLEL pipeline, a held execution that is stopped leaves the list and never continues', async () => {
+    const name = uniqueName('transition-ps');
+    const gates = new Gates();
+    await api.pipeline({
+      name,
+      executionMode: 'PARALLEL',
+      stages: [
+        { name: 'Build', actions: [{ name: 'compile', type: 'command', run: 'true' }] },
+        { name: 'Deploy', actions: [{ name: 'ship', type: 'command', run: gates.script('deploy') }] },
+      ],
+    });
+    await api.as('bob').put(`/pipelines/${name}/transitions/Deploy`, { enabled: false, reason: 'freeze' });
+    const e1 = await api.trigger(name);
+    await poll(async () => (await api.execution(e1)).waiting).toEqual({ stage: 'Deploy', for: 'TRANSITION' });
+    expect((await api.as('bob').post(`/executions/${e1}/stop`, { abandon: false })).status).toBe(202);
+    expect((await api.waitFor(e1, ['Stopped'])).stages[1]!.status).toBeNull();
+    await poll(async () => (await stageState(name, 'Deploy')).inbound).toEqual([]);
+    await api.as('bob').put(`/pipelines/${name}/transitions/Deploy`, { enabled: true });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(gates.started(e1, 'deploy')).toBe(false);
   });
 });
 

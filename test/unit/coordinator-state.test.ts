@@ -121,3 +121,42 @@ describe('a coordinator started afresh', () => {
     expect(s.allocate({ by: 'bob', requestDigest: 'd' }, AT).executionId).toBe('web-13');
   });
 });
+
+describe('transitions on PARALLEL pipelines', () => {
+  const parallel = () =>
+    pipelineDefinitionSchema.parse({
+      name: 'web',
+      executionMode: 'PARALLEL',
+      stages: ['Build', 'Deploy'].map((name) => ({ name, actions: [{ name: 'a', type: 'command', run: 'true' }] })),
+    });
+  const later = (ms: number) => new Date(Date.parse(AT) + ms).toISOString();
+  const closed = { enabled: false, reason: 'freeze', by: 'bob', at: AT };
+
+  it('gives a new execution the stages whose transition is disabled, for it to ask before', () => {
+    const s = CoordinatorState.create(parallel(), 'alice', AT);
+    expect(s.allocate({ by: 'bob', requestDigest: 'd' }, AT)).not.toHaveProperty('closedStages');
+    s.locks.setTransition('Deploy', closed);
+    expect(s.allocate({ by: 'bob', requestDigest: 'd' }, AT).closedStages).toEqual(['Deploy']);
+  });
+
+  it('gives no closed stages in the locked modes, whose executions always ask', () => {
+    const s = CoordinatorState.create(def(), 'alice', AT);
+    s.locks.setTransition('S', closed);
+    expect(s.allocate({ by: 'bob', requestDigest: 'd' }, AT)).not.toHaveProperty('closedStages');
+    expect(s.recentAllocations(AT)).toEqual([]);
+  });
+
+  it('remembers the executions given their ids lately, until they must have started, unless forgotten', () => {
+    const s = CoordinatorState.create(parallel(), 'alice', AT);
+    s.allocate({ by: 'bob', requestDigest: 'd' }, AT);
+    s.allocate({ by: 'bob', requestDigest: 'd' }, later(6_000));
+    s.allocate({ by: 'bob', requestDigest: 'd' }, later(7_000));
+    expect(s.recentAllocations(later(9_000)).map((r) => r.executionId)).toEqual(['web-1', 'web-2', 'web-3']);
+    expect(s.recentAllocations(later(12_000)).map((r) => r.executionId)).toEqual(['web-2', 'web-3']);
+    s.forget('web-3');
+    expect(s.recentAllocations(later(12_000)).map((r) => r.executionId)).toEqual(['web-2']);
+    // Each allocation drops those too old to matter, so the list stays small.
+    s.allocate({ by: 'bob', requestDigest: 'd' }, later(30_000));
+    expect(s.toJSON().recent).toEqual([{ executionId: 'web-4', at: later(30_000) }]);
+  });
+});

@@ -209,6 +209,26 @@ describe('PARALLEL mode', () => {
   });
 });
 
+describe('transitions on PARALLEL pipelines (executions told the transition is disabled ask first)', () => {
+  it('hold every arrival while disabled, superseding nobody; enabling lets them all in, with no lock', () => {
+    const t = LockTable.create('PARALLEL', ['Deploy']);
+    t.setTransition('Deploy', closed);
+    for (const id of ['web-1', 'web-2', 'web-3']) expect(req(t, id)).toEqual([wait(id, 'TRANSITION')]);
+    expect(t.setTransition('Deploy', open)).toEqual([grant('web-1'), grant('web-2'), grant('web-3')]);
+    expect(t.view('Deploy')).toMatchObject({ lockedBy: null, holders: [], inbound: [] });
+    expect(req(t, 'web-4')).toEqual([grant('web-4')]);
+  });
+
+  it('an execution that leaves shows as the latest, and one that asks again is let in at once', () => {
+    const t = LockTable.create('PARALLEL', ['Deploy']);
+    req(t, 'web-1');
+    expect(t.leave('web-1', 'Deploy', 'Failed')).toEqual([]);
+    expect(t.view('Deploy').latestExecution).toEqual({ executionId: 'web-1', status: 'Failed' });
+    expect(req(t, 'web-2')).toEqual([grant('web-2')]);
+    expect(t.request('web-1', 1, 'Deploy', AT, true)).toEqual([grant('web-1')]);
+  });
+});
+
 describe('transitions', () => {
   it('hold arrivals while disabled; in SUPERSEDED the newer still supersedes; enabling admits the one waiting', () => {
     const t = LockTable.create('SUPERSEDED', ['Deploy']);
