@@ -152,6 +152,8 @@ export interface PasoConfig {
   secrets: z.output<typeof fileSchema>['secrets'];
   /** Where manual steps are announced (HTTP POST of a JSON document), if anywhere. */
   notificationUrl: string | null;
+  /** Allocation Updates a gateway keeps in flight per pipeline's coordinator (`PASO_UPDATES_IN_FLIGHT`). */
+  updatesInFlight: number;
   /** Signs the console's session cookies; every gateway behind one address needs the same. Unset: made at start. */
   sessionSecret: string | undefined;
   /** The Temporal Web UI, for the console's links to workflows (PASO_TEMPORAL_UI_URL; the dev server's own). */
@@ -274,6 +276,7 @@ const envSchema = z.object({
     .default('info'),
   PASO_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   PASO_SDK_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  PASO_UPDATES_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
   PASO_SESSION_SECRET: z.string().min(32, 'at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
   PASO_TEMPORAL_UI_URL: z.url().optional(),
   PASO_DATABASE_URL: z
@@ -317,6 +320,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel: e.PASO_LOG_LEVEL,
     metricsPort: e.PASO_METRICS_PORT,
     sdkMetricsPort: e.PASO_SDK_METRICS_PORT,
+    updatesInFlight: e.PASO_UPDATES_IN_FLIGHT,
     sessionSecret: e.PASO_SESSION_SECRET,
     // The embedded dev server serves its UI; elsewhere only the operator knows where the Web UI is.
     temporalUiUrl:

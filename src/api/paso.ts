@@ -83,6 +83,8 @@ export interface PasoOptions {
   heartbeatTimeoutSeconds?: number;
   /** The secrets configured for workers: the gateway checks definitions against their names and scopes. */
   secrets?: readonly SecretSource[];
+  /** Allocation Updates in flight per coordinator from this process (PASO_UPDATES_IN_FLIGHT). */
+  updatesInFlight?: number;
 }
 
 /**
@@ -97,15 +99,21 @@ const LIST_WINDOWS = 10;
 const numberOf = (executionId: string) => parseExecutionId(executionId)?.n ?? 0;
 
 export class Paso {
-  /** Temporal admits 10 in-flight Updates per workflow; this process keeps well under that per coordinator. */
-  private readonly updateSlots = new KeyedSemaphore(4);
+  /**
+   * Allocations in flight per coordinator from this process (`PASO_UPDATES_IN_FLIGHT`, 4): Temporal admits
+   * `history.maxInFlightUpdates` (10 by default; 50 on the servers Paso starts) per workflow, across gateways.
+   * Updates that arrive together are handled in one workflow task, so more in flight is more per task.
+   */
+  private readonly updateSlots: KeyedSemaphore;
   private readonly definitions = new Map<string, { at: number; definition: Promise<PipelineDefinition> }>();
 
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
     private readonly options: PasoOptions,
-  ) {}
+  ) {
+    this.updateSlots = new KeyedSemaphore(options.updatesInFlight ?? 4);
+  }
 
   /** Refuses (400, by path) a definition naming a secret that is not configured, or not for this pipeline. */
   checkSecrets(definition: PipelineDefinition): void {

@@ -23,4 +23,6 @@ export const LOW_LATENCY_DYNAMIC_CONFIG: Record<string, unknown> = {
   'system.enableActivityEagerExecution': true,
   'matching.numTaskqueueReadPartitions': 1,
   'matching.numTaskqueueWritePartitions': 1,
+  // Room for several gateways' allocations at once on a coordinator (PASO_UPDATES_IN_FLIGHT each; default 10).
+  'history.maxInFlightUpdates': 50,
 };
