@@ -143,11 +143,15 @@ export const stageStateSchema = z
     concurrency: z.number().int().meta({ description: 'How many executions may hold the stage at once' }),
     lockedBy: z.string().nullable().meta({ description: 'The oldest holder (with concurrency 1, the only one)' }),
     holders: z.array(z.string()).meta({ description: 'Every execution holding the stage, in entry order' }),
+    window: z
+      .object({ reason: z.string(), opensAt: z.string().nullable() })
+      .nullable()
+      .meta({ description: 'Shut by its windows or a freeze: why, and when it opens' }),
     inbound: z.array(
       z.object({
         executionId: z.string(),
         status: z.literal('InProgress'),
-        waitingFor: z.enum(['STAGE_LOCK', 'TRANSITION']),
+        waitingFor: z.enum(['STAGE_LOCK', 'TRANSITION', 'WINDOW']),
       }),
     ),
     latestExecution: z.object({ executionId: z.string(), status: z.string() }).nullable(),

@@ -136,6 +136,48 @@ const uniqueNames = (items: { name: string }[], ctx: z.RefinementCtx, what: stri
   });
 };
 
+const HHMM = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
+const isTimeZone = (timeZone: string) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** When a stage may be entered (local time in `timeZone`, which follows daylight saving). */
+export const windowSchema = z
+  .object({
+    days: z
+      .array(z.enum(['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']))
+      .min(1)
+      .max(7)
+      .optional(),
+    from: z.string().regex(HHMM, '"HH:MM", 00:00 to 23:59'),
+    to: z.string().regex(/^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$/, '"HH:MM", 00:01 to 24:00'),
+    timeZone: z.string().refine(isTimeZone, 'an IANA time zone, such as "Europe/Madrid" or "UTC"'),
+    /** Local dates on which the window stays shut. */
+    holidays: z.array(z.iso.date()).max(366).optional(),
+  })
+  .strict()
+  // Only once both read as times ("HH:MM" compares as text then); otherwise their own errors say why.
+  .refine((w) => !/^\d\d:\d\d$/.test(w.from) || !/^\d\d:\d\d$/.test(w.to) || w.from < w.to, {
+    path: ['to'],
+    message: 'must be later than "from" (same day)',
+  });
+
+/** A change freeze: no stage is entered between `from` and `to`. */
+export const freezeSchema = z
+  .object({
+    from: z.iso.datetime({ offset: true }),
+    to: z.iso.datetime({ offset: true }),
+    reason: z.string().min(1).max(1000),
+  })
+  .strict()
+  // (Unreadable instants compare false here: their own errors say why.)
+  .refine((f) => !(Date.parse(f.from) >= Date.parse(f.to)), { path: ['to'], message: 'must be later than "from"' });
+
 export const stageSchema = z
   .object({
     name: stepName,
@@ -144,6 +186,8 @@ export const stageSchema = z
      * those waiting for one queue or supersede as the mode says. Absent: 1.
      */
     concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).optional(),
+    /** When the stage may be entered; outside them arrivals wait (`for: "WINDOW"`). Absent: any time. */
+    windows: z.array(windowSchema).min(1).max(20).optional(),
     actions: z
       .array(actionSchema)
       .min(1)
@@ -203,6 +247,8 @@ export const pipelineDefinitionSchema = z
       .max(50)
       .superRefine((s, ctx) => uniqueNames(s, ctx, 'stage')),
     triggers: z.array(triggerSchema).max(10).default([]),
+    /** Change freezes: while one lasts, no stage of the pipeline is entered (`for: "WINDOW"`). */
+    freezes: z.array(freezeSchema).max(100).optional(),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -226,4 +272,6 @@ export type ApprovalAction = z.output<typeof approvalActionSchema>;
 export type PauseAction = z.output<typeof pauseActionSchema>;
 export type ActionType = Action['type'];
 export type ExecutionMode = PipelineDefinition['executionMode'];
+export type DeploymentWindowDefinition = z.output<typeof windowSchema>;
+export type FreezeDefinition = z.output<typeof freezeSchema>;
 export type Variables = Record<string, string>;

@@ -112,7 +112,14 @@ export const executionViewSchema = z
     trigger: triggerInfoSchema,
     variables: z.record(z.string(), z.string()),
     sourceRevisions: z.record(z.string(), z.string()),
-    waiting: z.object({ stage: z.string(), for: z.enum(['STAGE_LOCK', 'TRANSITION']) }).nullable(),
+    /** In front of which stage it waits, and for what (`WINDOW`: its calendar, which opens at `opensAt`). */
+    waiting: z
+      .object({
+        stage: z.string(),
+        for: z.enum(['STAGE_LOCK', 'TRANSITION', 'WINDOW']),
+        opensAt: z.string().nullable().optional(),
+      })
+      .nullable(),
     stages: z.array(
       z.object({
         name: z.string(),

@@ -72,7 +72,11 @@ export const messageSchemas = {
     secrets: z.array(text).max(20).optional(),
   }) satisfies z.ZodType<RunTalkbackInput>,
   stageGranted: z.object({ stage: text }) satisfies z.ZodType<StageGrantedInput>,
-  stageWait: z.object({ stage: text, for: z.enum(['STAGE_LOCK', 'TRANSITION']) }) satisfies z.ZodType<StageWaitInput>,
+  stageWait: z.object({
+    stage: text,
+    for: z.enum(['STAGE_LOCK', 'TRANSITION', 'WINDOW']),
+    opensAt: z.string().max(100).nullable().optional(),
+  }) satisfies z.ZodType<StageWaitInput>,
   superseded: z.object({ stage: text, by: text.nullable() }) satisfies z.ZodType<SupersededInput>,
   overtaken: z.object({ stage: text, by: text }) satisfies z.ZodType<OvertakenInput>,
   transitionClosed: z.object({ stage: text }) satisfies z.ZodType<TransitionClosedInput>,

@@ -109,6 +109,8 @@ export interface StageGrantedInput {
 export interface StageWaitInput {
   stage: string;
   for: WaitReason;
+  /** `WINDOW`: when the stage's calendar opens (null: not in sight). */
+  opensAt?: string | null;
 }
 export interface SupersededInput {
   stage: string;

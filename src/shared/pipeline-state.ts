@@ -1,5 +1,5 @@
 /** `GET /pipelines/:name/state` (CONTRACT.md section 3): locks, inbound executions and transitions per stage. */
-export type WaitReason = 'STAGE_LOCK' | 'TRANSITION';
+export type WaitReason = 'STAGE_LOCK' | 'TRANSITION' | 'WINDOW';
 
 export interface Transition {
   enabled: boolean;
@@ -17,6 +17,8 @@ export interface StageState {
   lockedBy: string | null;
   /** Every execution holding the stage, in the order they entered it. */
   holders: string[];
+  /** Shut by its calendar (outside its windows, or a freeze): why, and when it opens (null: not in sight). */
+  window: { reason: string; opensAt: string | null } | null;
   inbound: { executionId: string; status: 'InProgress'; waitingFor: WaitReason }[];
   latestExecution: { executionId: string; status: string } | null;
 }

@@ -11,6 +11,8 @@ import type {
   PutDefinitionResult,
 } from '../shared/messages.js';
 import type { PipelineState } from '../shared/pipeline-state.js';
+import type { Calendar } from './calendar.js';
+import { freezeAt, isOpen, nextChange, opensAt } from './calendar.js';
 import { cloneJson, stableJson } from './json.js';
 import type { Effect, LockTableData, Slots } from './lock-table.js';
 import { LockTable } from './lock-table.js';
@@ -217,6 +219,43 @@ export class CoordinatorState {
     }
     this.advanceExecutions(Math.max(previous?.executionsStarted ?? 0, recovered.highestExecution));
     return this.locks.restore(recovered.running);
+  }
+
+  /** The stages whose windows or the pipeline's freezes decide when they may be entered, by name. */
+  calendars(): Record<string, Calendar> {
+    const { definition } = this.data;
+    const freezes = definition.freezes ?? [];
+    const calendars: Record<string, Calendar> = {};
+    for (const st of definition.stages) {
+      if (st.windows || freezes.length > 0) calendars[st.name] = { windows: st.windows ?? [], freezes };
+    }
+    return calendars;
+  }
+
+  /**
+   * The calendars at instant `now`: stages outside their windows or frozen are shut, the others open (those
+   * waiting enter). Returns whom to tell, and when a calendar next changes (null: never).
+   */
+  applyCalendars(now: number): { effects: Effect[]; next: number | null } {
+    const calendars = this.calendars();
+    const effects: Effect[] = [];
+    let next: number | null = null;
+    for (const stage of Object.keys(this.data.locks.stages)) {
+      const cal = calendars[stage];
+      if (!cal || isOpen(cal, now)) {
+        effects.push(...this.locks.setShut(stage, null));
+      } else {
+        const opens = opensAt(cal, now);
+        const reason = freezeAt(cal, now)?.reason ?? 'outside its deployment windows';
+        const shut = { reason, opensAt: opens === null ? null : new Date(opens).toISOString() };
+        const before = this.data.locks.stages[stage]?.shut;
+        if (before?.reason !== shut.reason || before.opensAt !== shut.opensAt)
+          effects.push(...this.locks.setShut(stage, shut));
+      }
+      const change = cal ? nextChange(cal, now) : null;
+      if (change !== null && (next === null || change < next)) next = change;
+    }
+    return { effects, next };
   }
 
   markDeleted(by: string, at: string): void {

@@ -291,7 +291,7 @@ export async function coordinator(input: CoordinatorInput): Promise<void> {
   }
   const watcher = new CancellationScope();
   const watching = watcher
-    .run(() => watchLoop(state, dispatch))
+    .run(() => Promise.all([watchLoop(state, dispatch), calendarLoop(state, dispatch)]))
     .catch((err: unknown) => {
       if (!isCancellation(err)) throw err;
     });
@@ -320,13 +320,39 @@ async function watchLoop(state: CoordinatorState, dispatch: (effects: Effect[]) 
   }
 }
 
+/**
+ * While the pipeline has deployment windows or freezes, its stages are shut and opened as their calendars
+ * say, on one durable timer set for the next change (no polling); a new definition is applied at once.
+ */
+async function calendarLoop(state: CoordinatorState, dispatch: (effects: Effect[]) => void): Promise<never> {
+  for (;;) {
+    await condition(() => Object.keys(state.calendars()).length > 0);
+    // Histories written before calendars never get here: none of their definitions had one.
+    if (!patched(PATCHES.deploymentWindows)) return condition(() => false) as Promise<never>;
+    let version: number;
+    do {
+      version = state.snapshot().version;
+      const { effects, next } = state.applyCalendars(Date.now());
+      dispatch(effects);
+      const changed = () => state.snapshot().version !== version;
+      if (next === null) await condition(changed);
+      else await condition(changed, Math.max(1, next - Date.now()));
+    } while (Object.keys(state.calendars()).length > 0);
+    dispatch(state.applyCalendars(Date.now()).effects);
+  }
+}
+
 async function sendEffect(effect: Effect): Promise<void> {
   const execution = getExternalWorkflowHandle(executionWorkflowId(effect.executionId));
   switch (effect.type) {
     case 'grant':
       return execution.signal(stageGrantedSignal, { stage: effect.stage });
     case 'wait':
-      return execution.signal(stageWaitSignal, { stage: effect.stage, for: effect.for });
+      return execution.signal(stageWaitSignal, {
+        stage: effect.stage,
+        for: effect.for,
+        ...(effect.opensAt !== undefined ? { opensAt: effect.opensAt } : {}),
+      });
     case 'supersede':
       return execution.signal(supersededSignal, { stage: effect.stage, by: effect.by });
     case 'overtake':

@@ -6,6 +6,7 @@ import type { Stage } from '../shared/definition.js';
 import { cloneJson } from './json.js';
 import type { ExecutionInput } from '../shared/execution.js';
 import type { ExecutionOutcome } from '../shared/messages.js';
+import type { WaitReason } from '../shared/pipeline-state.js';
 import type {
   ActionStatus,
   ActionView,
@@ -116,8 +117,8 @@ export class ExecutionState {
   }
 
   /** The execution waits in front of `stage` (CodePipeline's inbound execution), for its lock or transition. */
-  inbound(stage: string, reason: 'STAGE_LOCK' | 'TRANSITION'): void {
-    this.v.waiting = { stage, for: reason };
+  inbound(stage: string, reason: WaitReason, opensAt?: string | null): void {
+    this.v.waiting = { stage, for: reason, ...(reason === 'WINDOW' ? { opensAt: opensAt ?? null } : {}) };
   }
 
   stageStarted(stage: string, at: string): void {

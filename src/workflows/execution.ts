@@ -140,8 +140,8 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   setHandler(executionQuery, () => state.view());
   handleDecisions(state, manual, now);
   setCheckedSignalHandler(stageGrantedSignal, 'stageGranted', ({ stage }) => void (granted = stage));
-  setCheckedSignalHandler(stageWaitSignal, 'stageWait', ({ stage, for: reason }) => {
-    if (granted !== stage) state.inbound(stage, reason);
+  setCheckedSignalHandler(stageWaitSignal, 'stageWait', ({ stage, for: reason, opensAt }) => {
+    if (granted !== stage) state.inbound(stage, reason, opensAt);
   });
   setCheckedSignalHandler(supersededSignal, 'superseded', ({ by }) => {
     superseded = true;
@@ -236,8 +236,12 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
       const stage = stages[i]!;
       // A stop between stages leaves nothing to retry: no stage failed or was cut short.
       if (state.stopRequest) return { status: 'Stopped' };
-      // PARALLEL: only in front of a stage whose transition is disabled (no lock: it just passes the gate).
-      const asks = locked || (closedStages.has(stage.name) && patched(PATCHES.parallelTransitions));
+      // PARALLEL: only in front of a stage whose transition is disabled or that has a calendar (no lock: it
+      // just passes the gate).
+      const asks =
+        locked ||
+        (closedStages.has(stage.name) && patched(PATCHES.parallelTransitions)) ||
+        (hasCalendar(stage) && patched(PATCHES.deploymentWindows));
       if (asks) {
         consulted = true;
         const entry = await enterStage(stage.name, i === plan.from && plan.retry === true);
@@ -298,6 +302,11 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   function cancelAbandonTimer(): void {
     abandonTimer?.cancel();
     abandonTimer = null;
+  }
+
+  /** The stage's windows or the pipeline's freezes decide when it may be entered. */
+  function hasCalendar(stage: Stage): boolean {
+    return stage.windows !== undefined || (input.definition.freezes?.length ?? 0) > 0;
   }
 
   /** A failure rolls back when the pipeline says so, unless it was a rejection (Clarive). */

@@ -10,7 +10,8 @@
  *   a pool of N slots; the rules above apply to those waiting for a slot. One slot is the default.
  * - PARALLEL: no locks, no queues (PARALLEL executions do not ask; a request is granted at once).
  * - A disabled transition holds every arrival in front of its stage; on enabling, the one that waits enters
- *   (QUEUED: the head).
+ *   (QUEUED: the head). A stage shut by its calendar (outside its windows, or frozen) holds arrivals the
+ *   same way (`WINDOW`), and opens by itself.
  * - Leaving a stage (success, failure or stop) releases its lock at once and admits the next.
  * - A newer execution entering a stage where an older one failed or stopped overtakes it: the older one can
  *   no longer be retried (SUPERSEDED and QUEUED alike: the seed's rule is about the flow, not a mode).
@@ -36,6 +37,12 @@ export interface Inbound {
 /** How long a kept place waits for its execution before the watcher may find it never started. */
 export const RESERVATION_GRACE_MS = 30_000;
 
+/** A stage its calendar shuts (outside its windows, or a freeze): why, and when it opens (null: not in sight). */
+export interface Shut {
+  reason: string;
+  opensAt: string | null;
+}
+
 /** An execution in a stage, holding one of its slots. */
 export interface Holder {
   executionId: string;
@@ -47,6 +54,8 @@ export interface StageData {
   holders: Holder[];
   /** How many executions may hold the stage at once (its `concurrency`); absent: 1. */
   slots?: number;
+  /** Shut by its calendar: why, and when it opens. */
+  shut?: Shut;
   /**
    * More than one slot: executions that failed or stopped here while newer ones may still enter, so that the
    * first newer one to enter overtakes them (with one slot, `latest` tells).
@@ -70,7 +79,7 @@ export type Slots = Record<string, number>;
 
 export type Effect =
   | { type: 'grant'; executionId: string; stage: string }
-  | { type: 'wait'; executionId: string; stage: string; for: WaitReason }
+  | { type: 'wait'; executionId: string; stage: string; for: WaitReason; opensAt?: string | null }
   | { type: 'supersede'; executionId: string; stage: string; by: string | null }
   | { type: 'overtake'; executionId: string; stage: string; by: string };
 
@@ -228,6 +237,21 @@ export class LockTable {
     return effects.filter((e) => e.type !== 'wait');
   }
 
+  /**
+   * The stage's calendar shuts it (`shut`) or opens it (null): shut, it holds arrivals as a disabled
+   * transition does; open again, those waiting enter as on enabling.
+   */
+  setShut(stage: string, shut: Shut | null): Effect[] {
+    const s = this.stage(stage);
+    if (shut) {
+      s.shut = shut;
+      return s.inbound.map((w) => this.waitEffect(stage, w.executionId));
+    }
+    if (!s.shut) return [];
+    delete s.shut;
+    return this.admit(stage);
+  }
+
   setTransition(stage: string, transition: Transition): Effect[] {
     const s = this.stage(stage);
     s.transition = transition;
@@ -271,6 +295,7 @@ export class LockTable {
       concurrency: slotsOf(s),
       lockedBy: s.holders[0]?.executionId ?? null,
       holders: s.holders.map((h) => h.executionId),
+      window: s.shut ? { ...s.shut } : null,
       inbound: s.inbound.map((w) => ({
         executionId: w.executionId,
         status: 'InProgress' as const,
@@ -303,7 +328,7 @@ export class LockTable {
   }
 
   private canEnterNow(s: StageData, fromQueue = false): boolean {
-    if (!s.transition.enabled) return false;
+    if (!s.transition.enabled || s.shut) return false;
     if (this.data.mode === 'PARALLEL') return true;
     return s.holders.length < slotsOf(s) && (fromQueue || s.inbound.length === 0);
   }
@@ -336,11 +361,20 @@ export class LockTable {
   }
 
   private reason(s: StageData): WaitReason {
-    return s.transition.enabled ? 'STAGE_LOCK' : 'TRANSITION';
+    if (!s.transition.enabled) return 'TRANSITION';
+    return s.shut ? 'WINDOW' : 'STAGE_LOCK';
   }
 
   private waitEffect(stage: string, executionId: string): Effect {
-    return { type: 'wait', executionId, stage, for: this.reason(this.stage(stage)) };
+    const s = this.stage(stage);
+    const reason = this.reason(s);
+    return {
+      type: 'wait',
+      executionId,
+      stage,
+      for: reason,
+      ...(reason === 'WINDOW' ? { opensAt: s.shut!.opensAt } : {}),
+    };
   }
 
   private syncStages(stages: readonly string[]): void {

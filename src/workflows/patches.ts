@@ -33,4 +33,9 @@ export const PATCHES = {
    * transition, and those ask it before entering that stage (and say when they leave it).
    */
   parallelTransitions: 'paso-parallel-transitions',
+  /**
+   * Deployment windows and freezes: the coordinator shuts and opens stages on a durable timer; executions
+   * (PARALLEL ones too) ask before a stage that has a calendar.
+   */
+  deploymentWindows: 'paso-deployment-windows',
 } as const;

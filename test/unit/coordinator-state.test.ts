@@ -160,3 +160,48 @@ describe('transitions on PARALLEL pipelines', () => {
     expect(s.toJSON().recent).toEqual([{ executionId: 'web-4', at: later(30_000) }]);
   });
 });
+
+describe('deployment windows and freezes', () => {
+  const withCalendar = (extra: Record<string, unknown> = {}) =>
+    pipelineDefinitionSchema.parse({
+      name: 'web',
+      executionMode: 'QUEUED',
+      stages: [
+        { name: 'Build', actions: [{ name: 'a', type: 'command', run: 'true' }] },
+        {
+          name: 'Deploy',
+          windows: [{ days: ['Mon', 'Tue', 'Wed', 'Thu'], from: '09:00', to: '16:00', timeZone: 'Europe/Madrid' }],
+          actions: [{ name: 'a', type: 'command', run: 'true' }],
+        },
+      ],
+      ...extra,
+    });
+  const ms = (iso: string) => Date.parse(iso);
+
+  it('shut a stage outside its windows until they open, and open it then (the next change is the timer)', () => {
+    const s = CoordinatorState.create(withCalendar(), 'alice', AT);
+    // Friday 4 December 2026, 10:00 in Madrid: shut until Monday 09:00.
+    expect(s.applyCalendars(ms('2026-12-04T09:00:00Z'))).toEqual({ effects: [], next: ms('2026-12-07T08:00:00Z') });
+    expect(s.state().stages.map((st) => st.window)).toEqual([
+      null,
+      { reason: 'outside its deployment windows', opensAt: '2026-12-07T08:00:00.000Z' },
+    ]);
+    s.locks.request('web-1', 1, 'Deploy', AT);
+    expect(s.applyCalendars(ms('2026-12-07T08:00:00Z'))).toEqual({
+      effects: [{ type: 'grant', executionId: 'web-1', stage: 'Deploy' }],
+      next: ms('2026-12-07T15:00:00Z'),
+    });
+  });
+
+  it('freeze every stage with the freeze reason, and let a new definition lift the calendar', () => {
+    const freezes = [{ from: '2026-12-20T00:00:00Z', to: '2027-01-07T00:00:00Z', reason: 'year-end freeze' }];
+    const s = CoordinatorState.create(withCalendar({ freezes }), 'alice', AT);
+    s.applyCalendars(ms('2026-12-21T10:00:00Z'));
+    expect(s.state().stages.map((st) => st.window?.reason)).toEqual(['year-end freeze', 'year-end freeze']);
+    expect(s.state().stages[0]!.window!.opensAt).toBe('2027-01-07T00:00:00.000Z');
+    s.putDefinition(def(), 'alice', AT);
+    expect(s.calendars()).toEqual({});
+    expect(s.applyCalendars(ms('2026-12-21T10:00:00Z')).next).toBeNull();
+    expect(s.state().stages.every((st) => st.window === null)).toBe(true);
+  });
+});

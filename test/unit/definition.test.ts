@@ -164,3 +164,37 @@ describe('stage concurrency', () => {
     ]);
   });
 });
+
+describe('deployment windows and freezes', () => {
+  const withWindow = (window: unknown, freezes?: unknown) => ({
+    name: 'web',
+    stages: [{ name: 'Deploy', windows: [window], actions: [{ name: 'a', type: 'command', run: 'true' }] }],
+    ...(freezes ? { freezes } : {}),
+  });
+  const good = {
+    days: ['Mon', 'Fri'],
+    from: '09:00',
+    to: '16:00',
+    timeZone: 'Europe/Madrid',
+    holidays: ['2026-12-08'],
+  };
+
+  it('take days, local hours, an IANA time zone and holidays; freezes take instants and a reason', () => {
+    const freeze = { from: '2026-12-20T00:00:00+01:00', to: '2027-01-07T00:00:00Z', reason: 'year end' };
+    expect(pathsOf(withWindow(good, [freeze]))).toEqual([]);
+    expect(pathsOf(withWindow({ from: '00:00', to: '24:00', timeZone: 'UTC' }))).toEqual([]);
+  });
+
+  it('refuse what they cannot read, with the path', () => {
+    expect(pathsOf(withWindow({ ...good, timeZone: 'Mars/Olympus' }))).toEqual(['stages[0].windows[0].timeZone']);
+    expect(pathsOf(withWindow({ ...good, from: '9:00' }))).toEqual(['stages[0].windows[0].from']);
+    expect(pathsOf(withWindow({ ...good, from: '16:00', to: '09:00' }))).toEqual(['stages[0].windows[0].to']);
+    expect(pathsOf(withWindow({ ...good, days: ['Monday'] }))).toEqual(['stages[0].windows[0].days[0]']);
+    expect(pathsOf(withWindow({ ...good, holidays: ['8/12/2026'] }))).toEqual(['stages[0].windows[0].holidays[0]']);
+    const backwards = { from: '2027-01-07T00:00:00Z', to: '2026-12-20T00:00:00Z', reason: 'x' };
+    expect(pathsOf(withWindow(good, [backwards]))).toEqual(['freezes[0].to']);
+    expect(pathsOf(withWindow(good, [{ from: 'tomorrow', to: '2026-12-20T00:00:00Z', reason: 'x' }]))).toEqual([
+      'freezes[0].from',
+    ]);
+  });
+});

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { WaitReason } from '../../src/shared/pipeline-state.js';
 import type { Effect } from '../../src/workflows/lock-table.js';
 import { LockTable } from '../../src/workflows/lock-table.js';
 
@@ -6,7 +7,7 @@ const AT = '2026-11-22T10:00:00.000Z';
 const n = (id: string) => Number(id.split('-').pop());
 const req = (t: LockTable, id: string, stage = 'Deploy') => t.request(id, n(id), stage, AT);
 const grant = (executionId: string, stage = 'Deploy'): Effect => ({ type: 'grant', executionId, stage });
-const wait = (executionId: string, why: 'STAGE_LOCK' | 'TRANSITION' = 'STAGE_LOCK', stage = 'Deploy'): Effect => ({
+const wait = (executionId: string, why: WaitReason = 'STAGE_LOCK', stage = 'Deploy'): Effect => ({
   type: 'wait',
   executionId,
   stage,
@@ -431,5 +432,53 @@ describe('stage concurrency (a pool of slots)', () => {
     expect(req(t, 'web-2')).toEqual([wait('web-2')]);
     expect(t.leave('web-1', 'Deploy', 'Succeeded')).toEqual([grant('web-2')]);
     expect(JSON.stringify(t.toJSON())).not.toContain('"holder"');
+  });
+});
+
+describe('stages shut by their calendar (deployment windows, freezes)', () => {
+  const shut = { reason: 'outside its deployment windows', opensAt: '2026-11-23T08:00:00.000Z' };
+  const windowWait = (executionId: string): Effect => ({
+    type: 'wait',
+    executionId,
+    stage: 'Deploy',
+    for: 'WINDOW',
+    opensAt: shut.opensAt,
+  });
+
+  it('hold arrivals, saying when the stage opens; opening lets the waiting one in', () => {
+    const t = LockTable.create('QUEUED', ['Deploy']);
+    expect(t.setShut('Deploy', shut)).toEqual([]);
+    expect(req(t, 'web-1')).toEqual([windowWait('web-1')]);
+    expect(req(t, 'web-2')).toEqual([windowWait('web-2')]);
+    expect(t.view('Deploy')).toMatchObject({ window: shut, inbound: [{ waitingFor: 'WINDOW' }, {}] });
+    expect(t.setShut('Deploy', null)).toEqual([grant('web-1')]);
+    expect(t.view('Deploy').window).toBeNull();
+  });
+
+  it('in SUPERSEDED mode still let the newer arrival supersede the waiting one', () => {
+    const t = LockTable.create('SUPERSEDED', ['Deploy']);
+    t.setShut('Deploy', shut);
+    req(t, 'web-1');
+    expect(req(t, 'web-2')).toEqual([supersede('web-1', 'web-2'), windowWait('web-2')]);
+  });
+
+  it('tell those waiting for the lock that they now wait for the window; a disabled transition comes first', () => {
+    const t = LockTable.create('QUEUED', ['Deploy']);
+    req(t, 'web-1');
+    req(t, 'web-2');
+    expect(t.setShut('Deploy', shut)).toEqual([windowWait('web-2')]);
+    // The holder stays in the stage; leaving admits nobody while the stage is shut.
+    expect(t.leave('web-1', 'Deploy', 'Succeeded')).toEqual([]);
+    expect(t.setTransition('Deploy', closed)).toEqual([wait('web-2', 'TRANSITION')]);
+    expect(t.setShut('Deploy', null)).toEqual([]);
+    expect(t.setTransition('Deploy', open)).toEqual([grant('web-2')]);
+  });
+
+  it('hold PARALLEL executions too, and let them all in when open', () => {
+    const t = LockTable.create('PARALLEL', ['Deploy']);
+    t.setShut('Deploy', shut);
+    expect(req(t, 'web-1')).toEqual([windowWait('web-1')]);
+    expect(req(t, 'web-2')).toEqual([windowWait('web-2')]);
+    expect(t.setShut('Deploy', null)).toEqual([grant('web-1'), grant('web-2')]);
   });
 });
