@@ -58,6 +58,7 @@ export async function benchPaso(
     PASO_TASK_QUEUE: taskQueue,
     // A log line per request and per command would be the benchmark's own load; BENCH_LOG_LEVEL=info shows them.
     PASO_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    ...(process.env.PASO_UPDATES_IN_FLIGHT ? { PASO_UPDATES_IN_FLIGHT: process.env.PASO_UPDATES_IN_FLIGHT } : {}),
   });
   const worker = await startWorkerRole(config, server.address);
   const client = createClient(config, server.address);
