@@ -29,6 +29,7 @@ import {
   putPipelineResult,
   retryBody,
   stopBody,
+  windowPassBody,
   talkbackBody,
   triggerBody,
   triggerResult,
@@ -227,6 +228,15 @@ export function openApiDocument(): object {
           requestParams: { path: executionParams },
           requestBody: { content: { 'application/json': { schema: stopBody } } },
           responses: { '202': json(decisionResult, 'Stopping'), ...errors(400, 404, 409) },
+        }),
+      },
+      '/executions/{id}/window-pass': {
+        post: secured({
+          summary:
+            'Let an execution waiting for a shut deployment window or freeze into that stage now, with a reason (admin)',
+          requestParams: { path: executionParams },
+          requestBody: { content: { 'application/json': { schema: windowPassBody } } },
+          responses: { '202': json(decisionResult, 'Let through'), ...errors(400, 403, 404, 409) },
         }),
       },
       '/executions/{id}/retry': {

@@ -36,6 +36,7 @@ import {
   putDefinitionUpdate,
   retryUpdate,
   runTalkbackUpdate,
+  passWindowUpdate,
   setTransitionUpdate,
   stopUpdate,
   withdrawSignal,
@@ -369,6 +370,22 @@ export class Paso {
   async stop(executionId: string, request: Omit<StopInput, 'by'>, actor: User): Promise<ExecutionOutcome> {
     authorize(actor, 'operator');
     return this.updateExecution(executionId, stopUpdate, { ...request, by: actor.name });
+  }
+
+  /**
+   * An admin lets an execution waiting for a shut deployment window or freeze into `stage` now (409 when it
+   * does not wait for that, or the stage is locked), recorded on the execution.
+   */
+  async passWindow(executionId: string, stage: string, reason: string, actor: User): Promise<ExecutionOutcome> {
+    authorize(actor, 'admin');
+    const view = await this.getExecution(executionId);
+    if (view.waiting?.stage !== stage || view.waiting.for !== 'WINDOW') {
+      throw new HttpProblem(409, `${executionId} does not wait for the window of "${stage}"`);
+    }
+    await this.client.workflow
+      .getHandle(coordinatorWorkflowId(view.pipeline))
+      .executeUpdate(passWindowUpdate, { args: [{ executionId, stage, reason, by: actor.name }] });
+    return { executionId, status: view.status };
   }
 
   async retry(executionId: string, request: Omit<RetryInput, 'by'>, actor: User): Promise<ExecutionOutcome> {

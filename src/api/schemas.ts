@@ -185,6 +185,11 @@ export const stopBody = z
   })
   .meta({ id: 'StopRequest' });
 
+export const windowPassBody = z
+  .object({ stage: z.string().min(1).max(100), reason: z.string().trim().min(1).max(1000) })
+  .strict()
+  .meta({ id: 'WindowPassRequest' });
+
 export const retryBody = z
   .object({ stage: z.string().min(1).max(100), mode: z.enum(['FAILED_ACTIONS', 'ALL_ACTIONS']) })
   .strict()

@@ -55,6 +55,9 @@ export function timeline(
       entries.push({ at: view.stop.abandonAt, type: 'stop-abandon', text: 'abandonAfterSeconds passed' });
     }
   }
+  for (const p of view.windowPasses ?? []) {
+    entries.push({ at: p.at, type: 'window-pass', stage: p.stage, by: p.by, text: p.reason });
+  }
   for (const w of view.workspaces) {
     const text = `commands run in the workspace on ${w.worker}${w.note ? ` (fresh: ${w.note})` : ''}`;
     entries.push({ at: w.since, type: 'workspace', text });

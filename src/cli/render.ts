@@ -39,7 +39,10 @@ export function printExecution(out: Output, view: ExecutionView): void {
   );
   const vars = Object.entries(view.variables);
   if (vars.length > 0) out.line(`variables: ${vars.map(([k, v]) => `${k}=${v}`).join(' ')}`);
-  if (view.waiting) out.line(out.paint('yellow', `waiting for ${view.waiting.for} before stage ${view.waiting.stage}`));
+  if (view.waiting) {
+    const opens = view.waiting.opensAt ? ` (opens at ${view.waiting.opensAt})` : '';
+    out.line(out.paint('yellow', `waiting for ${view.waiting.for} before stage ${view.waiting.stage}${opens}`));
+  }
   out.line();
   const rows: string[][] = [];
   for (const s of view.stages) {

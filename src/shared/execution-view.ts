@@ -152,6 +152,8 @@ export const executionViewSchema = z
     retryableUntil: z.string().nullable(),
     /** The newer execution that entered the failed stage since, making this one unretryable (not in PARALLEL). */
     overtakenBy: z.string().nullable(),
+    /** Admins who let the execution through a stage's shut deployment window or freeze, and why. */
+    windowPasses: z.array(z.object({ stage: z.string(), by: z.string(), reason: z.string(), at: z.string() })),
     /** ChatOps: the chat channels bound to the execution. */
     channels: z.array(channelSchema),
     /** Where its commands ran: the first worker's workspace, and each fresh one after that worker was lost. */

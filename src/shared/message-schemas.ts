@@ -16,6 +16,7 @@ import type {
   DeletePipelineInput,
   LeaveStageInput,
   OvertakenInput,
+  PassWindowInput,
   RequestStageInput,
   ResumeDecision,
   RetryInput,
@@ -71,7 +72,10 @@ export const messageSchemas = {
     by,
     secrets: z.array(text).max(20).optional(),
   }) satisfies z.ZodType<RunTalkbackInput>,
-  stageGranted: z.object({ stage: text }) satisfies z.ZodType<StageGrantedInput>,
+  stageGranted: z.object({
+    stage: text,
+    pass: z.object({ by, reason: text, at: text }).optional(),
+  }) satisfies z.ZodType<StageGrantedInput>,
   stageWait: z.object({
     stage: text,
     for: z.enum(['STAGE_LOCK', 'TRANSITION', 'WINDOW']),
@@ -97,6 +101,7 @@ export const messageSchemas = {
     reason: z.string().max(1000).optional(),
     by,
   }) satisfies z.ZodType<SetTransitionInput>,
+  passWindow: z.object({ executionId, stage: text, reason: text, by }) satisfies z.ZodType<PassWindowInput>,
   requestStage: z.object({
     executionId,
     stage: text,

@@ -80,6 +80,15 @@ export interface SetTransitionInput {
 }
 export const setTransitionUpdate = defineUpdate<StageState, [SetTransitionInput]>('setTransition');
 
+export interface PassWindowInput {
+  executionId: string;
+  stage: string;
+  reason: string;
+  by: string;
+}
+/** An admin lets one execution waiting for a shut window (`WINDOW`) into the stage; refused otherwise. */
+export const passWindowUpdate = defineUpdate<StageState, [PassWindowInput]>('passWindow');
+
 // ---- between executions and their coordinator (signals, so nobody waits on an open call) ----
 
 export interface RequestStageInput {
@@ -105,6 +114,8 @@ export const withdrawSignal = defineSignal<[WithdrawInput]>('withdraw');
 
 export interface StageGrantedInput {
   stage: string;
+  /** An admin let the execution through the stage's shut window. */
+  pass?: { by: string; reason: string; at: string };
 }
 export interface StageWaitInput {
   stage: string;

@@ -32,6 +32,7 @@ import {
   executionForKeyQuery,
   leaveStageSignal,
   overtakenSignal,
+  passWindowUpdate,
   pipelineQuery,
   pipelineStateQuery,
   putDefinitionUpdate,
@@ -256,6 +257,21 @@ export async function coordinator(input: CoordinatorInput): Promise<void> {
     (request) => validateTransition(state, request),
   );
 
+  setCheckedUpdateHandler(
+    passWindowUpdate,
+    'passWindow',
+    ({ executionId, stage, reason, by }) =>
+      whenReady(() => {
+        rules();
+        dispatch(state.locks.pass(executionId, stage, { by, reason, at: now() }));
+        return state.state().stages.find((s) => s.name === stage)!;
+      }),
+    ({ executionId, stage }) => {
+      const refusal = state.locks.refusePass(executionId, stage);
+      if (refusal) throw ApplicationFailure.nonRetryable(refusal, ErrorTypes.WrongState);
+    },
+  );
+
   setCheckedUpdateHandler(advanceExecutionsUpdate, 'advanceExecutions', ({ atLeast }) =>
     whenReady(() => state.advanceExecutions(atLeast)),
   );
@@ -346,7 +362,10 @@ async function sendEffect(effect: Effect): Promise<void> {
   const execution = getExternalWorkflowHandle(executionWorkflowId(effect.executionId));
   switch (effect.type) {
     case 'grant':
-      return execution.signal(stageGrantedSignal, { stage: effect.stage });
+      return execution.signal(stageGrantedSignal, {
+        stage: effect.stage,
+        ...(effect.pass ? { pass: effect.pass } : {}),
+      });
     case 'wait':
       return execution.signal(stageWaitSignal, {
         stage: effect.stage,

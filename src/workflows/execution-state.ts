@@ -64,6 +64,7 @@ export class ExecutionState {
       retryableStage: null,
       retryableUntil: null,
       overtakenBy: null,
+      windowPasses: [],
       channels: [],
       workspaces: [],
       talkback: [],
@@ -119,6 +120,11 @@ export class ExecutionState {
   /** The execution waits in front of `stage` (CodePipeline's inbound execution), for its lock or transition. */
   inbound(stage: string, reason: WaitReason, opensAt?: string | null): void {
     this.v.waiting = { stage, for: reason, ...(reason === 'WINDOW' ? { opensAt: opensAt ?? null } : {}) };
+  }
+
+  /** An admin let the execution through the shut window of `stage`. */
+  windowPassed(stage: string, pass: { by: string; reason: string; at: string }): void {
+    this.v.windowPasses.push({ stage, ...pass });
   }
 
   stageStarted(stage: string, at: string): void {

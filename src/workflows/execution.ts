@@ -139,7 +139,10 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
 
   setHandler(executionQuery, () => state.view());
   handleDecisions(state, manual, now);
-  setCheckedSignalHandler(stageGrantedSignal, 'stageGranted', ({ stage }) => void (granted = stage));
+  setCheckedSignalHandler(stageGrantedSignal, 'stageGranted', ({ stage, pass }) => {
+    if (pass && granted !== stage) state.windowPassed(stage, pass);
+    granted = stage;
+  });
   setCheckedSignalHandler(stageWaitSignal, 'stageWait', ({ stage, for: reason, opensAt }) => {
     if (granted !== stage) state.inbound(stage, reason, opensAt);
   });

@@ -77,8 +77,15 @@ type StoredStageData = Omit<StageData, 'holders'> & { holders?: Holder[]; holder
 /** The stages with more than one slot, by name (`concurrency` of the definition's stages). */
 export type Slots = Record<string, number>;
 
+/** An admin let an execution through a shut window (recorded on the execution). */
+export interface WindowPass {
+  by: string;
+  reason: string;
+  at: string;
+}
+
 export type Effect =
-  | { type: 'grant'; executionId: string; stage: string }
+  | { type: 'grant'; executionId: string; stage: string; pass?: WindowPass }
   | { type: 'wait'; executionId: string; stage: string; for: WaitReason; opensAt?: string | null }
   | { type: 'supersede'; executionId: string; stage: string; by: string | null }
   | { type: 'overtake'; executionId: string; stage: string; by: string };
@@ -250,6 +257,30 @@ export class LockTable {
     if (!s.shut) return [];
     delete s.shut;
     return this.admit(stage);
+  }
+
+  /**
+   * Why `executionId` cannot be let through the shut window of `stage` now, or null: it must wait in front of
+   * it for the window alone (a disabled transition or a full stage still holds it).
+   */
+  refusePass(executionId: string, stage: string): string | null {
+    const s = this.stage(stage);
+    if (!s.inbound.some((w) => w.executionId === executionId)) return `it does not wait in front of "${stage}"`;
+    if (!s.transition.enabled) return `the transition into "${stage}" is disabled`;
+    if (!s.shut) return `"${stage}" is not shut by its calendar`;
+    if (this.data.mode !== 'PARALLEL' && s.holders.length >= slotsOf(s)) {
+      return `"${stage}" is locked by ${s.holders.map((h) => h.executionId).join(', ')}; try once it is free`;
+    }
+    return null;
+  }
+
+  /** An admin lets `executionId` through the shut window of `stage` (see {@link refusePass}). */
+  pass(executionId: string, stage: string, pass: WindowPass): Effect[] {
+    if (this.refusePass(executionId, stage)) return [];
+    const s = this.stage(stage);
+    const place = s.inbound.find((w) => w.executionId === executionId)!;
+    s.inbound = s.inbound.filter((w) => w !== place);
+    return this.enter(stage, executionId, place.n).map((e) => (e.type === 'grant' ? { ...e, pass } : e));
   }
 
   setTransition(stage: string, transition: Transition): Effect[] {

@@ -233,6 +233,7 @@ describe('the OpenAPI document', () => {
       '/executions/{id}/talkback',
       '/executions/{id}/timeline',
       '/executions/{id}/trap',
+      '/executions/{id}/window-pass',
       '/healthz',
       '/me',
       '/metrics',

@@ -81,6 +81,45 @@ describe('deployment windows', () => {
     expect(gates.started(e1, 'deploy')).toBe(false);
   });
 
+  it('let an admin pass one waiting execution through, with a reason recorded on it', async () => {
+    const name = uniqueName('window-pass');
+    const gates = new Gates();
+    const day = new Date(Date.now() + 2 * 86_400_000);
+    const weekday = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][day.getUTCDay()]!;
+    await api.pipeline({
+      name,
+      executionMode: 'QUEUED',
+      stages: [
+        {
+          name: 'Deploy',
+          windows: [{ days: [weekday], from: '00:00', to: '23:00', timeZone: 'UTC' }],
+          actions: [{ name: 'ship', type: 'command', run: gates.script('deploy') }],
+        },
+      ],
+    });
+    const e1 = await api.trigger(name);
+    const e2 = await api.trigger(name);
+    await poll(async () => (await api.execution(e2)).waiting?.for).toBe('WINDOW');
+    const pass = (who: 'alice' | 'bob', id: string, body: object) =>
+      api.as(who).post(`/executions/${id}/window-pass`, body);
+    expect((await pass('bob', e2, { stage: 'Deploy', reason: 'hotfix' })).status).toBe(403);
+    expect((await pass('alice', e2, { stage: 'Deploy' })).status).toBe(400);
+    expect((await pass('alice', e2, { stage: 'Build', reason: 'hotfix' })).status).toBe(409);
+
+    expect((await pass('alice', e2, { stage: 'Deploy', reason: 'hotfix for the outage' })).status).toBe(202);
+    const view = await api.waitFor(e2);
+    expect(view.status).toBe('Succeeded');
+    expect(view.windowPasses).toEqual([
+      { stage: 'Deploy', by: 'alice', reason: 'hotfix for the outage', at: expect.any(String) },
+    ]);
+    const timeline = (await api.get<{ type: string; by?: string }[]>(`/executions/${e2}/timeline`)).body;
+    expect(timeline).toContainEqual(expect.objectContaining({ type: 'window-pass', by: 'alice' }));
+    // Only the one let through: the other still waits for the window.
+    expect((await api.execution(e1)).waiting?.for).toBe('WINDOW');
+    expect(gates.started(e1, 'deploy')).toBe(false);
+    await api.as('bob').post(`/executions/${e1}/stop`, { abandon: false });
+  });
+
   it('are refused with 400 and the path when they cannot be read', async () => {
     const name = uniqueName('window-bad');
     const r = await api.as('alice').put<{ errors: { path: string }[] }>(`/pipelines/${name}`, {

@@ -481,4 +481,24 @@ describe('stages shut by their calendar (deployment windows, freezes)', () => {
     expect(req(t, 'web-2')).toEqual([windowWait('web-2')]);
     expect(t.setShut('Deploy', null)).toEqual([grant('web-1'), grant('web-2')]);
   });
+
+  it('let an admin pass one waiting execution through, when only the window holds it', () => {
+    const pass = { by: 'alice', reason: 'hotfix', at: AT };
+    const t = LockTable.create('QUEUED', ['Deploy']);
+    t.setShut('Deploy', shut);
+    req(t, 'web-1');
+    req(t, 'web-2');
+    expect(t.refusePass('web-3', 'Deploy')).toMatch(/does not wait/);
+    expect(t.pass('web-2', 'Deploy', pass)).toEqual([{ ...grant('web-2'), pass }]);
+    expect(t.view('Deploy')).toMatchObject({ holders: ['web-2'], inbound: [{ executionId: 'web-1' }] });
+    // The stage is now locked by web-2: no second pass until it is free.
+    expect(t.refusePass('web-1', 'Deploy')).toMatch(/locked by web-2/);
+    expect(t.pass('web-1', 'Deploy', pass)).toEqual([]);
+    t.leave('web-2', 'Deploy', 'Succeeded');
+    t.setTransition('Deploy', closed);
+    expect(t.refusePass('web-1', 'Deploy')).toMatch(/transition .* is disabled/);
+    t.setTransition('Deploy', open);
+    t.setShut('Deploy', null);
+    expect(t.view('Deploy').holders).toEqual(['web-1']);
+  });
 });

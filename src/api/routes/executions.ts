@@ -15,6 +15,7 @@ import {
   resumeBody,
   retryBody,
   stopBody,
+  windowPassBody,
   talkbackBody,
   trapBody,
 } from '../schemas.js';
@@ -106,6 +107,14 @@ export function executionsRouter(paso: Paso, store: PasoStore): Router {
     const body = parse(stopBody, req.body ?? {}, 'body');
     const view = await paso.stop(id, body, currentUser(req));
     res.status(202).json({ executionId: view.executionId, status: view.status });
+  });
+
+  // Admins only (checked by `Paso`): lets an execution held by a shut deployment window or freeze in.
+  router.post('/:id/window-pass', async (req, res) => {
+    const { id } = parse(executionParams, req.params, 'params');
+    const body = parse(windowPassBody, req.body, 'body');
+    const outcome = await paso.passWindow(id, body.stage, body.reason, currentUser(req));
+    res.status(202).json({ executionId: outcome.executionId, status: outcome.status });
   });
 
   router.post('/:id/retry', async (req, res) => {
