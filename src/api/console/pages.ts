@@ -96,7 +96,17 @@ function stageRow(p: PipelineState, toggle: { mayToggle: string | null } | null)
                   : html`<span class="empty">no execution yet</span>`
               }
             </p>
-            <p>Lock: ${s.lockedBy ? html`<a href=${executionHref(s.lockedBy)}>${s.lockedBy}</a>` : 'free'}</p>
+            <p>
+              ${s.concurrency > 1 ? `Slots (${s.holders.length} of ${s.concurrency}): ` : 'Lock: '}
+              ${s.holders.length ? s.holders.map((h) => html`<a href=${executionHref(h)}>${h}</a> `) : 'free'}
+            </p>
+            ${
+              s.window
+                ? html`<p class="refusal">
+                    Shut: ${s.window.reason}${s.window.opensAt ? html`; opens ${time(s.window.opensAt)}` : null}
+                  </p>`
+                : null
+            }
             ${
               s.inbound.length
                 ? html`<p>
@@ -253,8 +263,15 @@ export function executionPage(props: ExecutionPage): VNode {
 
 function waitingLine(view: ExecutionView) {
   if (!view.waiting) return null;
-  const why = view.waiting.for === 'STAGE_LOCK' ? 'for the stage lock' : 'for the transition to be enabled';
-  return html`<p class="card attention">Waiting to enter <strong>${view.waiting.stage}</strong> ${why}.</p>`;
+  const { stage, opensAt } = view.waiting;
+  const why = {
+    STAGE_LOCK: 'for the stage lock',
+    TRANSITION: 'for the transition to be enabled',
+    WINDOW: 'for its deployment window',
+  }[view.waiting.for];
+  return html`<p class="card attention">
+    Waiting to enter <strong>${stage}</strong> ${why}${opensAt ? html`, which opens ${time(opensAt)}` : null}.
+  </p>`;
 }
 
 function actionRow(view: ExecutionView, stage: string, a: ActionView) {
@@ -279,37 +296,41 @@ function actionRow(view: ExecutionView, stage: string, a: ActionView) {
   </tr>`;
 }
 
+/** The decisions of approvals and traps: the API route, and each button (label, decision, style). */
+const DECISIONS = {
+  approval: {
+    path: 'approvals',
+    choices: [
+      ['Approve', 'approve', 'primary'],
+      ['Reject', 'reject', 'danger'],
+    ],
+  },
+  trap: {
+    path: 'trap',
+    choices: [
+      ['Retry', 'retry', 'primary'],
+      ['Skip', 'skip', 'plain'],
+      ['Abort', 'abort', 'danger'],
+    ],
+  },
+} as const;
+
 /** The buttons for one waiting manual step, or why this person has none. */
 function decisionForms(d: PendingDecision) {
   if (d.refusal) return html`<p class="refusal">${d.refusal}.</p>`;
   const ref = { stage: d.stage, action: d.action };
   const comment = html`<label>Comment <input name="comment" maxlength="4000" autocomplete="off" /></label>`;
   const base = apiExecution(d.executionId);
-  if (d.kind === 'approval') {
-    return apiForm({
-      action: `${base}/approvals`,
-      label: 'Decide',
-      fields: ref,
-      children: comment,
-      choices: [
-        { label: 'Approve', name: 'decision', value: 'approve', kind: 'primary' },
-        { label: 'Reject', name: 'decision', value: 'reject', kind: 'danger' },
-      ],
-    });
-  }
   if (d.kind === 'resume') {
     return apiForm({ action: `${base}/resume`, label: 'Resume', kind: 'primary', fields: ref, children: comment });
   }
+  const { path, choices } = DECISIONS[d.kind];
   return apiForm({
-    action: `${base}/trap`,
+    action: `${base}/${path}`,
     label: 'Decide',
     fields: ref,
     children: comment,
-    choices: [
-      { label: 'Retry', name: 'decision', value: 'retry', kind: 'primary' },
-      { label: 'Skip', name: 'decision', value: 'skip' },
-      { label: 'Abort', name: 'decision', value: 'abort', kind: 'danger' },
-    ],
+    choices: choices.map(([label, value, kind]) => ({ label, name: 'decision', value, kind })),
   });
 }
 
