@@ -55,6 +55,7 @@ try {
 
   const examples = await registerExamples(client, config, path.join(projectRoot(), 'examples'));
   logger.info(`pipelines registered: ${examples.join(', ') || 'none'}`);
+  logger.info(`console: ${config.publicUrl}/ui  (sign in with a user's token)`);
   if (server) logger.info(`Temporal UI: ${server.uiUrl}  (frontend ${server.address})`);
   if (config.devUsers) {
     // Public tokens of the embedded default (README), printed so a newcomer can use them at once.
