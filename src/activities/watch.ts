@@ -23,6 +23,7 @@ import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { pipelineStateQuery, watchedExecutionsQuery } from '../shared/messages.js';
 import { executionWorkflowId } from '../shared/temporal.js';
+import { mapLimit } from '../map-limit.js';
 
 export interface WatchDeps {
   client: Client;
@@ -152,18 +153,4 @@ async function abortable<T>(client: Client, fn: () => Promise<T>): Promise<T> {
   } finally {
     activity.removeEventListener('abort', abort);
   }
-}
-
-/** `fn` over `items`, at most `limit` at a time; results in the order of `items`. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
 }

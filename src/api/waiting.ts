@@ -8,6 +8,7 @@ import type { PipelineDefinition } from '../shared/definition.js';
 import type { ActionView, ExecutionView } from '../shared/execution-view.js';
 import type { Decider } from '../shared/messages.js';
 import { approvalRefusal, resumeRefusal, trapRefusal } from '../shared/rights.js';
+import { mapLimit } from '../map-limit.js';
 import type { Paso } from './paso.js';
 import type { PendingDecisionSummary } from './schemas.js';
 
@@ -100,18 +101,4 @@ export async function waitingFor(paso: Paso, user: User): Promise<PendingDecisio
 export async function definitionAt(paso: Paso, pipeline: string, version: number): Promise<PipelineDefinition | null> {
   const snapshot = await paso.getPipeline(pipeline).catch(() => null);
   return snapshot && snapshot.version === version ? snapshot.definition : null;
-}
-
-/** `fn` over `items`, at most `limit` at a time, results in order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
 }

@@ -25,6 +25,7 @@ import {
   stageTransitionEnabled,
   stateScrapeErrors,
 } from './metrics.js';
+import { mapLimit } from '../map-limit.js';
 
 export const STATE_TTL_MS = 10_000;
 const MAX_EXECUTIONS = 500;
@@ -130,11 +131,6 @@ export class StateCollector {
 }
 
 /** `fn` over `items`, {@link CONCURRENCY} at a time; an item whose call fails gives null. */
-async function inBatches<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<(R | null)[]> {
-  const out: (R | null)[] = [];
-  for (let i = 0; i < items.length; i += CONCURRENCY) {
-    const batch = items.slice(i, i + CONCURRENCY).map((item) => fn(item).catch(() => null));
-    out.push(...(await Promise.all(batch)));
-  }
-  return out;
+function inBatches<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<(R | null)[]> {
+  return mapLimit(items, CONCURRENCY, (item) => fn(item).catch(() => null));
 }

@@ -14,7 +14,8 @@ import { HttpProblem } from '../problem.js';
 import type { ExecutionSummary } from '../schemas.js';
 import { executionCursor } from '../schemas.js';
 import { timeline, type TimelineEntry } from '../timeline.js';
-import { definitionAt, mapLimit, pendingDecisions, waitingFor, type PendingDecision } from '../waiting.js';
+import { mapLimit } from '../../map-limit.js';
+import { definitionAt, pendingDecisions, waitingFor, type PendingDecision } from '../waiting.js';
 
 export type { PendingDecision };
 
