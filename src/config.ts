@@ -10,6 +10,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { pipelineNameSchema, secretNameSchema, secretNamesSchema } from './shared/definition.js';
+import { LOCK_ORDERS, lockNameSchema, lockTokenVariable } from './shared/named-locks.js';
 import { DEFAULT_TASK_QUEUE } from './shared/temporal.js';
 import { toFieldErrors } from './shared/validation.js';
 import { LOG_LEVELS, type PasoLogLevel } from './log.js';
@@ -96,6 +97,31 @@ const fileSchema = z
           names.add(t.name);
         });
       }),
+    /** Named locks shared by every pipeline (stage `locks`): each declared once, with its order. */
+    locks: z
+      .array(
+        z
+          .object({
+            name: lockNameSchema,
+            order: z.enum(LOCK_ORDERS).default('fifo'),
+            description: z.string().max(1000).optional(),
+          })
+          .strict(),
+      )
+      .default([])
+      .superRefine((items, ctx) => {
+        const variables = new Map<string, string>();
+        items.forEach((l, i) => {
+          const variable = lockTokenVariable(l.name);
+          const other = variables.get(variable);
+          if (other === l.name) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: 'duplicate lock' });
+          else if (other !== undefined) {
+            const message = `"${other}" and "${l.name}" would both give ${variable} to commands`;
+            ctx.addIssue({ code: 'custom', path: [i, 'name'], message });
+          }
+          variables.set(variable, l.name);
+        });
+      }),
     secrets: z
       .array(secretSchema)
       .default([])
@@ -122,6 +148,8 @@ const fileSchema = z
       }),
     );
   });
+
+export type LockDeclaration = z.output<typeof fileSchema>['locks'][number];
 
 export interface User {
   name: string;
@@ -152,6 +180,8 @@ export interface PasoConfig {
   secrets: z.output<typeof fileSchema>['secrets'];
   /** Where manual steps are announced (HTTP POST of a JSON document), if anywhere. */
   notificationUrl: string | null;
+  /** The named locks stages may take, with their order; null (no config file): any name, in `fifo` order. */
+  locks: readonly LockDeclaration[] | null;
   /** Allocation Updates a gateway keeps in flight per pipeline's coordinator (`PASO_UPDATES_IN_FLIGHT`). */
   updatesInFlight: number;
   /** Signs the console's session cookies; every gateway behind one address needs the same. Unset: made at start. */
@@ -338,6 +368,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       slack: undefined,
       talkback: [],
       secrets: [],
+      locks: null,
       notificationUrl: null,
       configFile: undefined,
     });
@@ -362,6 +393,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     slack: parsed.data.slack,
     talkback: parsed.data.talkback,
     secrets: parsed.data.secrets,
+    locks: parsed.data.locks,
     notificationUrl: parsed.data.notifications?.url ?? null,
     configFile: file,
   });

@@ -6,6 +6,7 @@
  * down past its grace period. The last two are a lost worker: the workflow decides what follows
  * (`onWorkerLoss`).
  */
+import { lockTokenVariable } from '../shared/named-locks.js';
 import type { Client } from '@temporalio/client';
 import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
@@ -31,6 +32,8 @@ export interface RunCommandInput {
   timeoutSeconds: number;
   /** Names of the secrets the script receives; this worker reads their values as it starts. */
   secrets?: string[];
+  /** The fencing tokens of the named locks its stage holds: `PASO_LOCK_TOKEN_<NAME>` in its environment. */
+  lockTokens?: Record<string, number>;
 }
 
 export interface CommandDeps {
@@ -60,13 +63,19 @@ export async function runCommand(deps: CommandDeps, input: RunCommandInput): Pro
     executionId: input.executionId,
     run: input.run,
     variables: input.variables,
-    env: { PASO_STAGE: input.stage, PASO_ACTION: input.action },
+    env: { PASO_STAGE: input.stage, PASO_ACTION: input.action, ...lockTokenEnv(input.lockTokens) },
     pipeline: input.pipeline,
     logKey: actionLogKey(input.executionId, input.stage, input.action),
     timeoutSeconds: input.timeoutSeconds,
     where: { stage: input.stage, action: input.action },
     secrets: input.secrets,
   });
+}
+
+function lockTokenEnv(tokens: Record<string, number> | undefined): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(tokens ?? {}).map(([name, token]) => [lockTokenVariable(name), String(token)]),
+  );
 }
 
 type WorkspaceRun = Parameters<typeof runUnmeasured>[1];

@@ -8,6 +8,8 @@ import type { RunCheckInput } from './check.js';
 import { runCheck } from './check.js';
 import type { CommandDeps, RunCommandInput } from './command.js';
 import { runCommand } from './command.js';
+import type { AcquireLocksInput } from '../shared/messages.js';
+import { requestNamedLocks } from './named-locks.js';
 import type { NotifyInput } from './notify.js';
 import { notify } from './notify.js';
 import type { RecoverPipelineInput } from './recover.js';
@@ -35,6 +37,7 @@ export function createActivities(deps: ActivityDeps) {
     notify: (input: NotifyInput) => notify(input),
     postChat: (input: PostChatInput) => postChat(deps, input),
     runTalkback: (input: RunTalkbackActivityInput) => runTalkback(deps, input),
+    requestNamedLocks: (input: AcquireLocksInput) => requestNamedLocks(deps, input),
   };
 }
 

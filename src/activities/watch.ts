@@ -19,9 +19,9 @@
  * - It heartbeats after every query and every describe, not once a sweep.
  */
 import { Context } from '@temporalio/activity';
-import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
+import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { pipelineStateQuery, watchedExecutionsQuery } from '../shared/messages.js';
+import { namedLocksQuery, pipelineStateQuery, watchedExecutionsQuery } from '../shared/messages.js';
 import { executionWorkflowId } from '../shared/temporal.js';
 import { mapLimit } from '../map-limit.js';
 
@@ -33,7 +33,10 @@ export interface WatchDeps {
 }
 
 export interface WatchExecutionsInput {
+  /** The workflow whose executions are watched: a coordinator, or the named locks (`kind`). */
   coordinatorWorkflowId: string;
+  /** Absent: a pipeline's coordinator. */
+  kind?: 'coordinator' | 'named-locks';
 }
 
 /**
@@ -62,10 +65,8 @@ export async function watchExecutions(deps: WatchDeps, input: WatchExecutionsInp
     ctx.heartbeat();
     const watched = await abortable(deps.client, () => coordinator.query(watchedExecutionsQuery));
     if (watched.length === 0) return [];
-    const state = await abortable(deps.client, () => coordinator.query(pipelineStateQuery));
+    const held = await abortable(deps.client, () => holdersOf(coordinator, input.kind ?? 'coordinator'));
     ctx.heartbeat();
-    // Every holder of a stage with several slots (`holders` is absent from a coordinator older than those).
-    const held = new Set(state.stages.flatMap((s) => (s.holders as string[] | undefined) ?? [s.lockedBy]));
     const holders = watched.filter((id) => held.has(id));
     const waiters = watched.filter((id) => !held.has(id));
     const gone = await sweep(deps.client, holders, waiters, described);
@@ -73,6 +74,17 @@ export async function watchExecutions(deps: WatchDeps, input: WatchExecutionsInp
     await ctx.sleep(deps.watchIntervalMs);
   }
   return [];
+}
+
+/** Who holds a lock of the coordinator (stage locks) or of the named locks: they are described every sweep. */
+async function holdersOf(workflow: WorkflowHandle, kind: 'coordinator' | 'named-locks'): Promise<Set<string>> {
+  if (kind === 'named-locks') {
+    const locks = await workflow.query(namedLocksQuery);
+    return new Set(locks.flatMap((l) => l.holders.map((h) => h.executionId)));
+  }
+  const state = await workflow.query(pipelineStateQuery);
+  // Every holder of a stage with several slots (`holders` is absent from a coordinator older than those).
+  return new Set(state.stages.flatMap((s) => (s.holders as string[] | undefined) ?? [s.lockedBy ?? '']));
 }
 
 /** One sweep: the executions that are gone, holders first. `described` remembers when each waiter was. */

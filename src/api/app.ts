@@ -17,6 +17,7 @@ import { openApiDocument } from './openapi.js';
 import { Paso } from './paso.js';
 import { HttpProblem, notFoundHandler, problemHandler } from './problem.js';
 import { executionsRouter } from './routes/executions.js';
+import { locksRouter } from './routes/locks.js';
 import { peopleRouter } from './routes/people.js';
 import { pipelinesRouter, YAML_TYPES } from './routes/pipelines.js';
 import { observeRequests, requestIds, routeOf } from '../metrics/http.js';
@@ -101,6 +102,7 @@ export function createApp({ client, config, store = fileStore(config.dataDir) }:
   app.use(peopleRouter(paso));
   app.use('/pipelines', pipelinesRouter(paso));
   app.use('/executions', executionsRouter(paso, store));
+  app.use('/locks', locksRouter(paso));
   app.use(notFoundHandler);
   app.use(problemHandler);
   return app;

@@ -34,6 +34,9 @@ import {
   triggerBody,
   triggerResult,
   waitingResult,
+  lockList,
+  lockParams,
+  lockSchema,
 } from './schemas.js';
 
 const problem = (description: string) => ({
@@ -127,6 +130,19 @@ export function openApiDocument(): object {
         get: secured({
           summary: 'The approvals, pauses and traps the caller may decide now, across pipelines, oldest first',
           responses: { '200': json(waitingResult, 'What waits for the caller') },
+        }),
+      },
+      '/locks': {
+        get: secured({
+          summary: "Every named lock (the config's locks, and any still held): order, holders, waiters, fencing token",
+          responses: { '200': json(lockList, 'Named locks, by name') },
+        }),
+      },
+      '/locks/{name}': {
+        get: secured({
+          summary: 'One named lock: who holds it, who waits for it in which order, since when',
+          requestParams: { path: lockParams },
+          responses: { '200': json(lockSchema, 'The lock'), ...errors(400, 401, 404) },
         }),
       },
       '/pipelines': {

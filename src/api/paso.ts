@@ -17,7 +17,9 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { PipelineDefinition } from '../shared/definition.js';
 import type { ExecutionInput } from '../shared/execution.js';
 import { executionIdOf, parseExecutionId } from '../shared/execution.js';
-import type { PasoConfig, User } from '../config.js';
+import type { LockDeclaration, PasoConfig, User } from '../config.js';
+import { lockNeeds, type LockOrder, type LockView, NAMED_LOCKS_WORKFLOW_ID } from '../shared/named-locks.js';
+import { formatPath } from '../shared/validation.js';
 import type { ExecutionStatus, ExecutionView, TalkbackRun } from '../shared/execution-view.js';
 import { EXECUTION_STATUSES } from '../shared/execution-view.js';
 import type { AllocateExecutionInput, AllocateExecutionResult, PipelineSnapshot } from '../shared/messages.js';
@@ -31,6 +33,7 @@ import {
   deletePipelineUpdate,
   executionForKeyQuery,
   executionQuery,
+  namedLocksQuery,
   pipelineQuery,
   pipelineStateQuery,
   putDefinitionUpdate,
@@ -59,7 +62,7 @@ import type { execution } from '../workflows/execution.js';
 import { authorize } from './auth.js';
 import { runChecks } from './check.js';
 import { GRPC_FAILED_PRECONDITION, GRPC_RESOURCE_EXHAUSTED, grpcCode, HttpProblem } from './problem.js';
-import type { ExecutionSummary, TriggerBody } from './schemas.js';
+import type { ExecutionSummary, LockInfo, TriggerBody } from './schemas.js';
 import { executionCursor } from './schemas.js';
 
 export interface PutPipelineResult {
@@ -86,6 +89,8 @@ export interface PasoOptions {
   secrets?: readonly SecretSource[];
   /** Allocation Updates in flight per coordinator from this process (PASO_UPDATES_IN_FLIGHT). */
   updatesInFlight?: number;
+  /** The named locks the config declares (null or absent: any name, `fifo`). */
+  locks?: readonly LockDeclaration[] | null;
 }
 
 /**
@@ -124,6 +129,34 @@ export class Paso {
     }
   }
 
+  /** Refuses (400, by path) a definition naming a lock the config does not declare. */
+  checkLocks(definition: PipelineDefinition): void {
+    const declared = this.options.locks;
+    if (!declared) return;
+    const known = new Set(declared.map((l) => l.name));
+    const errors = definition.stages.flatMap((stage, s) =>
+      lockNeeds(stage.locks).flatMap(({ name }, l) =>
+        known.has(name)
+          ? []
+          : [
+              {
+                path: formatPath(['stages', s, 'locks', l]),
+                message: `no lock "${name}" is declared in the config's locks`,
+              },
+            ],
+      ),
+    );
+    if (errors.length) throw new HttpProblem(400, 'the definition names locks that are not declared', errors);
+  }
+
+  /** The order of each named lock the definition's stages take, as the config declares it now. */
+  private lockOrders(definition: PipelineDefinition): Record<string, LockOrder> | undefined {
+    const names = new Set(definition.stages.flatMap((s) => lockNeeds(s.locks).map((l) => l.name)));
+    if (names.size === 0) return undefined;
+    const declared = new Map((this.options.locks ?? []).map((l) => [l.name, l.order]));
+    return Object.fromEntries([...names].map((name) => [name, declared.get(name) ?? 'fifo']));
+  }
+
   async putPipeline(definition: PipelineDefinition, by: string): Promise<PutPipelineResult> {
     const input = { definition, by };
     const start = new WithStartWorkflowOperation<typeof coordinator>('coordinator', {
@@ -158,6 +191,35 @@ export class Paso {
     const snapshot = await this.client.workflow.getHandle(coordinatorWorkflowId(name)).query(pipelineQuery);
     if (snapshot.deleted) throw new HttpProblem(404, `pipeline "${name}" was deleted`);
     return snapshot;
+  }
+
+  /**
+   * Every named lock: those the config declares (free ones too) and any other still held or waited for, by
+   * name. Read from the `paso-named-locks` workflow; before any stage asked for a lock, all are free.
+   */
+  async locks(): Promise<LockInfo[]> {
+    let known: LockView[] = [];
+    try {
+      known = await this.client.workflow.getHandle(NAMED_LOCKS_WORKFLOW_ID).query(namedLocksQuery);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    const declared = new Map((this.options.locks ?? []).map((l) => [l.name, l]));
+    const byName = new Map(known.map((l) => [l.name, l]));
+    const names = [...new Set([...declared.keys(), ...byName.keys()])].sort();
+    return names.map((name) => {
+      const d = declared.get(name);
+      const l = byName.get(name);
+      return {
+        name,
+        order: d?.order ?? l?.order ?? 'fifo',
+        declared: d !== undefined || this.options.locks === null || this.options.locks === undefined,
+        description: d?.description ?? null,
+        token: l?.token ?? 0,
+        holders: l?.holders ?? [],
+        waiters: l?.waiters ?? [],
+      };
+    });
   }
 
   async pipelineState(name: string): Promise<PipelineState> {
@@ -258,6 +320,8 @@ export class Paso {
         reviewUrl: this.options.publicUrl ? `${this.options.publicUrl}/executions/${allocated.executionId}` : null,
         ...(allocated.closedStages?.length ? { closedStages: allocated.closedStages } : {}),
       };
+      const lockOrders = this.lockOrders(allocated.definition);
+      if (lockOrders) input.lockOrders = lockOrders;
       if (!allocated.created) return this.repeatedTrigger(input, allocated.at);
       try {
         await this.startExecution(input, 'FAIL');

@@ -3,6 +3,7 @@
  * is generated from them, so the two cannot drift apart.
  */
 import { z } from 'zod';
+import { LOCK_MODES, LOCK_ORDERS, lockNameSchema } from '../shared/named-locks.js';
 import 'zod-openapi';
 import { ANNOTATION_ID } from '../annotations.js';
 import { pipelineNameSchema, STEP_NAME, variablesSchema } from '../shared/definition.js';
@@ -249,6 +250,41 @@ export const timelineEntrySchema = z
     annotationId: z.string().optional(),
   })
   .meta({ id: 'TimelineEntry' });
+
+/** A named lock (`GET /locks`, `GET /locks/:name`): its order, holders and waiters, and its fencing token. */
+export const lockSchema = z
+  .object({
+    name: z.string(),
+    order: z.enum(LOCK_ORDERS),
+    /** Declared in the config's `locks` (false: no longer declared, but still held or waited for). */
+    declared: z.boolean(),
+    description: z.string().nullable(),
+    /** The last fencing token given out (0: never granted). */
+    token: z.number().int(),
+    holders: z.array(
+      z.object({
+        executionId: z.string(),
+        stage: z.string(),
+        mode: z.enum(LOCK_MODES),
+        token: z.number().int(),
+        since: z.string(),
+      }),
+    ),
+    waiters: z.array(
+      z.object({
+        executionId: z.string(),
+        stage: z.string(),
+        mode: z.enum(LOCK_MODES),
+        since: z.string(),
+        position: z.number().int(),
+        with: z.array(z.string()).meta({ description: 'The other locks it takes at the same time' }),
+      }),
+    ),
+  })
+  .meta({ id: 'Lock' });
+export type LockInfo = z.output<typeof lockSchema>;
+export const lockList = z.object({ locks: z.array(lockSchema) }).meta({ id: 'Locks' });
+export const lockParams = z.object({ name: lockNameSchema });
 
 /** `GET /me`: who the token (or the console's session) is. */
 export const meSchema = z

@@ -40,8 +40,10 @@ export function printExecution(out: Output, view: ExecutionView): void {
   const vars = Object.entries(view.variables);
   if (vars.length > 0) out.line(`variables: ${vars.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (view.waiting) {
-    const opens = view.waiting.opensAt ? ` (opens at ${view.waiting.opensAt})` : '';
-    out.line(out.paint('yellow', `waiting for ${view.waiting.for} before stage ${view.waiting.stage}${opens}`));
+    const { opensAt, lock, heldBy } = view.waiting;
+    const opens = opensAt ? ` (opens at ${opensAt})` : '';
+    const held = lock ? ` ${lock}${heldBy?.length ? ` (held by ${heldBy.join(', ')})` : ''}` : '';
+    out.line(out.paint('yellow', `waiting for ${view.waiting.for}${held} before stage ${view.waiting.stage}${opens}`));
   }
   out.line();
   const rows: string[][] = [];

@@ -4,6 +4,7 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
+import { lockTokenVariable, MAX_STAGE_LOCKS, stageLockSchema } from './named-locks.js';
 import { forbiddenVariableReason } from './variables.js';
 
 export const PIPELINE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -188,6 +189,29 @@ export const stageSchema = z
     concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).optional(),
     /** When the stage may be entered; outside them arrivals wait (`for: "WINDOW"`). Absent: any time. */
     windows: z.array(windowSchema).min(1).max(20).optional(),
+    /**
+     * Named locks shared with other pipelines (declared in the config's `locks`), taken all at once after the
+     * stage's own lock and held until the stage is left: `"env:prod"` (exclusive) or `{ name, mode: "shared" }`.
+     */
+    locks: z
+      .array(stageLockSchema)
+      .min(1)
+      .max(MAX_STAGE_LOCKS)
+      .superRefine((locks, ctx) => {
+        const seen = new Map<string, string>();
+        locks.forEach((l, i) => {
+          const name = typeof l === 'string' ? l : l.name;
+          const variable = lockTokenVariable(name);
+          const other = seen.get(variable);
+          if (other !== undefined) {
+            const message =
+              other === name ? 'named twice' : `"${other}" and "${name}" would both give ${variable} to commands`;
+            ctx.addIssue({ code: 'custom', path: [i], message });
+          }
+          seen.set(variable, name);
+        });
+      })
+      .optional(),
     actions: z
       .array(actionSchema)
       .min(1)

@@ -112,12 +112,17 @@ export const executionViewSchema = z
     trigger: triggerInfoSchema,
     variables: z.record(z.string(), z.string()),
     sourceRevisions: z.record(z.string(), z.string()),
-    /** In front of which stage it waits, and for what (`WINDOW`: its calendar, which opens at `opensAt`). */
+    /**
+     * In front of which stage it waits, and for what (`WINDOW`: its calendar, which opens at `opensAt`; `LOCK`:
+     * the named lock `lock`, held by `heldBy`, empty when it waits behind another waiter of that lock).
+     */
     waiting: z
       .object({
         stage: z.string(),
-        for: z.enum(['STAGE_LOCK', 'TRANSITION', 'WINDOW']),
+        for: z.enum(['STAGE_LOCK', 'TRANSITION', 'WINDOW', 'LOCK']),
         opensAt: z.string().nullable().optional(),
+        lock: z.string().optional(),
+        heldBy: z.array(z.string()).optional(),
       })
       .nullable(),
     stages: z.array(

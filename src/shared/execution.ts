@@ -4,6 +4,7 @@
  */
 import type { PipelineDefinition, Variables } from './definition.js';
 import type { Trigger } from './execution-view.js';
+import type { LockOrder } from './named-locks.js';
 
 /** The one input of the execution workflow: everything it needs, so it never reads a definition twice. */
 export interface ExecutionInput {
@@ -21,6 +22,8 @@ export interface ExecutionInput {
   heartbeatTimeoutSeconds?: number;
   /** The execution in the gateway, for people who review it (from PASO_PUBLIC_URL). */
   reviewUrl?: string | null;
+  /** The order of each named lock its stages name, from the config's `locks` when it was triggered. */
+  lockOrders?: Record<string, LockOrder>;
   /** PARALLEL: stages whose transition was disabled when the execution was given its id; it asks before those. */
   closedStages?: string[];
 }

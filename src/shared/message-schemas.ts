@@ -8,15 +8,21 @@
 import { z } from 'zod';
 import { pipelineDefinitionSchema } from './definition.js';
 import { parseExecutionId } from './execution.js';
+import { LOCK_MODES, LOCK_ORDERS, lockNameSchema, MAX_STAGE_LOCKS } from './named-locks.js';
 import type {
+  AcquireLocksInput,
   AdvanceExecutionsInput,
   AllocateExecutionInput,
   ApprovalDecision,
   BindChannelInput,
   DeletePipelineInput,
   LeaveStageInput,
+  LocksGrantedInput,
+  LockSupersededInput,
+  LocksWaitInput,
   OvertakenInput,
   PassWindowInput,
+  ReleaseLocksInput,
   RequestStageInput,
   ResumeDecision,
   RetryInput,
@@ -113,6 +119,29 @@ export const messageSchemas = {
     outcome: z.enum(['Succeeded', 'Failed', 'Stopped']),
   }) satisfies z.ZodType<LeaveStageInput>,
   withdraw: z.object({ executionId }) satisfies z.ZodType<WithdrawInput>,
+  // named locks
+  acquireLocks: z.object({
+    executionId,
+    stage: text,
+    createdAt: z.iso.datetime({ offset: true }),
+    locks: z
+      .array(z.object({ name: lockNameSchema, mode: z.enum(LOCK_MODES), order: z.enum(LOCK_ORDERS) }))
+      .min(1)
+      .max(MAX_STAGE_LOCKS)
+      .refine((l) => new Set(l.map((x) => x.name)).size === l.length, 'each lock once'),
+  }) satisfies z.ZodType<AcquireLocksInput>,
+  releaseLocks: z.object({ executionId, stage: text.optional() }) satisfies z.ZodType<ReleaseLocksInput>,
+  // execution, from the named locks
+  locksGranted: z.object({
+    stage: text,
+    tokens: z.record(lockNameSchema, z.number().int().positive()),
+  }) satisfies z.ZodType<LocksGrantedInput>,
+  locksWait: z.object({
+    stage: text,
+    lock: lockNameSchema,
+    heldBy: z.array(text).max(1000),
+  }) satisfies z.ZodType<LocksWaitInput>,
+  lockSuperseded: z.object({ stage: text, lock: lockNameSchema, by: text }) satisfies z.ZodType<LockSupersededInput>,
 };
 
 export type MessageName = keyof typeof messageSchemas;

@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { PipelineDefinition } from './definition.js';
 import type { ExecutionStatus, ExecutionView, TalkbackRun, WaitingFor } from './execution-view.js';
+import type { LockMode, LockOrder, LockView } from './named-locks.js';
 import type { PipelineState, StageState, WaitReason } from './pipeline-state.js';
 
 // ---- coordinator (one per pipeline) ----
@@ -142,6 +143,51 @@ export interface TransitionClosedInput {
  * disabled; ask the coordinator before entering it (PARALLEL executions otherwise never ask).
  */
 export const transitionClosedSignal = defineSignal<[TransitionClosedInput]>('transitionClosed');
+
+// ---- between executions and the named locks (`paso-named-locks`) ----
+
+export interface AcquireLocksInput {
+  executionId: string;
+  stage: string;
+  /** When the execution was triggered (`oldest-first` and `newest-first` locks rank by it). */
+  createdAt: string;
+  /** Every lock the stage names, with its order from the config (taken all at once). */
+  locks: { name: string; mode: LockMode; order: LockOrder }[];
+}
+export interface ReleaseLocksInput {
+  executionId: string;
+  /** The stage whose locks are given back; absent: every lock the execution holds or waits for. */
+  stage?: string;
+}
+/** Execution (through the `requestNamedLocks` activity, which starts the workflow if need be) → named locks. */
+export const acquireLocksSignal = defineSignal<[AcquireLocksInput]>('acquireLocks');
+/** Execution → named locks: I left the stage (or ended): give its locks to the next, forget my requests. */
+export const releaseLocksSignal = defineSignal<[ReleaseLocksInput]>('releaseLocks');
+/** Every named lock: holders, waiters, fencing tokens (`GET /locks`). */
+export const namedLocksQuery = defineQuery<LockView[]>('namedLocks');
+
+export interface LocksGrantedInput {
+  stage: string;
+  /** The fencing token of each lock, for the stage's commands (`PASO_LOCK_TOKEN_<NAME>`). */
+  tokens: Record<string, number>;
+}
+export interface LocksWaitInput {
+  stage: string;
+  lock: string;
+  /** Who holds `lock` now (empty: it waits behind another waiter, by the lock's order). */
+  heldBy: string[];
+}
+export interface LockSupersededInput {
+  stage: string;
+  lock: string;
+  by: string;
+}
+/** Named locks → execution: every lock the stage names is yours, with these fencing tokens. */
+export const locksGrantedSignal = defineSignal<[LocksGrantedInput]>('locksGranted');
+/** Named locks → execution: you wait for this lock (and told again when that changes). */
+export const locksWaitSignal = defineSignal<[LocksWaitInput]>('locksWait');
+/** Named locks → execution: a newer execution waits for this `newest-first` lock; you never run again. */
+export const lockSupersededSignal = defineSignal<[LockSupersededInput]>('lockSuperseded');
 
 // ---- execution ----
 

@@ -24,6 +24,8 @@ export interface ActionContext {
   notify: (event: Omit<NotifyEvent, 'execution' | 'pipeline' | 'reviewUrl'>) => void;
   /** An approval was rejected: the execution fails, but does not roll back (Clarive). */
   rejected: () => void;
+  /** The fencing tokens of the named locks the execution holds now, by lock name (none: empty). */
+  lockTokens: () => Record<string, number>;
 }
 
 /**
@@ -151,6 +153,7 @@ async function runCommandAction(ctx: ActionContext, stage: Stage, action: Comman
       variables: input.variables,
       timeoutSeconds: action.timeoutSeconds,
       ...(action.secrets?.length ? { secrets: action.secrets } : {}),
+      ...withTokens(ctx.lockTokens()),
     },
     {
       timeoutSeconds: action.timeoutSeconds,
@@ -167,6 +170,11 @@ async function runCommandAction(ctx: ActionContext, stage: Stage, action: Comman
 /** Runs a script as the `runCommand` activity (actions and rollbacks alike); see {@link runScriptActivity}. */
 export function executeCommand(command: RunCommandInput, options: ScriptOptions): Promise<ScriptEnd> {
   return runScriptActivity(options, (activities) => activities.runCommand(command));
+}
+
+/** The `lockTokens` of a command's input, only when it holds named locks (older inputs stay as they were). */
+export function withTokens(tokens: Record<string, number>): { lockTokens?: Record<string, number> } {
+  return Object.keys(tokens).length > 0 ? { lockTokens: tokens } : {};
 }
 
 export function ignoresErrors(action: Action): boolean {

@@ -122,6 +122,11 @@ export class ExecutionState {
     this.v.waiting = { stage, for: reason, ...(reason === 'WINDOW' ? { opensAt: opensAt ?? null } : {}) };
   }
 
+  /** The execution holds its stage's lock (if any) and waits for a named lock that `heldBy` hold. */
+  waitsForLock(stage: string, lock: string, heldBy: string[]): void {
+    this.v.waiting = { stage, for: 'LOCK', lock, heldBy };
+  }
+
   /** An admin let the execution through the shut window of `stage`. */
   windowPassed(stage: string, pass: { by: string; reason: string; at: string }): void {
     this.v.windowPasses.push({ stage, ...pass });

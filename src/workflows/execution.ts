@@ -31,6 +31,10 @@ import type { RetryInput } from '../shared/messages.js';
 import {
   executionQuery,
   leaveStageSignal,
+  lockSupersededSignal,
+  locksGrantedSignal,
+  locksWaitSignal,
+  releaseLocksSignal,
   overtakenSignal,
   requestStageSignal,
   retryUpdate,
@@ -41,6 +45,7 @@ import {
   transitionClosedSignal,
   withdrawSignal,
 } from '../shared/messages.js';
+import { lockNeeds, NAMED_LOCKS_WORKFLOW_ID } from '../shared/named-locks.js';
 import { coordinatorWorkflowId, PasoPipeline, PasoStage, PasoStatus } from '../shared/temporal.js';
 import type { Activities } from '../activities/index.js';
 import type { ActionContext } from './actions.js';
@@ -62,6 +67,12 @@ const { notify } = proxyActivities<Activities>({
   retry: { maximumAttempts: 20, maximumInterval: '1m', nonRetryableErrorTypes: ['NotificationRefused'] },
 });
 
+const { requestNamedLocks } = proxyActivities<Activities>({
+  summary: "ask for the stage's named locks",
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '30s' },
+});
+
 /** Where a run of the stages starts: the first stage, or the retried one (and which of its actions). */
 interface Plan {
   from: number;
@@ -77,6 +88,8 @@ interface End {
   retryStage?: string;
   /** The failed stage whose lock is still held, so that the rollback runs before the next execution enters. */
   heldStage?: string;
+  /** The failed stage whose named locks are still held, for the same reason. */
+  heldLocks?: string;
 }
 
 export async function execution(input: ExecutionInput): Promise<ExecutionView> {
@@ -99,6 +112,11 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   let abandonTimer: CancellationScope | null = null;
   let retryRequest: RetryInput | null = null;
   const overtaken = new Map<string, string>();
+  const namedLocks = getExternalWorkflowHandle(NAMED_LOCKS_WORKFLOW_ID);
+  /** It asked for named locks: it may hold some to give back. */
+  let askedLocks = false;
+  /** The named locks granted for a stage, with their fencing tokens. */
+  let lockGrant = null as { stage: string; tokens: Record<string, number> } | null;
   const chat = new ExecutionChat(input, state, now);
   const manual = new ManualWaits(input.trigger.by, (stage, action) => state.knowsAction(stage, action));
   let rejected = false;
@@ -111,6 +129,7 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     manual,
     abandoning: () => state.stopRequest?.abandon === true,
     rejected: () => void (rejected = true),
+    lockTokens: () => lockGrant?.tokens ?? {},
     notify: (event) => {
       const kind = event.event === 'trap' ? 'trap' : event.event === 'pause' ? 'resume' : 'approval';
       chat.post(() => waitingText(state.view(), event.stage, event.action, input.reviewUrl ?? null), {
@@ -147,6 +166,14 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     if (granted !== stage) state.inbound(stage, reason, opensAt);
   });
   setCheckedSignalHandler(supersededSignal, 'superseded', ({ by }) => {
+    superseded = true;
+    supersededBy = by;
+  });
+  setCheckedSignalHandler(locksGrantedSignal, 'locksGranted', (grant) => void (lockGrant = grant));
+  setCheckedSignalHandler(locksWaitSignal, 'locksWait', ({ stage, lock, heldBy }) => {
+    if (lockGrant?.stage !== stage && state.status === 'InProgress') state.waitsForLock(stage, lock, heldBy);
+  });
+  setCheckedSignalHandler(lockSupersededSignal, 'lockSuperseded', ({ by }) => {
     superseded = true;
     supersededBy = by;
   });
@@ -194,9 +221,11 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
       const end = await runStages(plan);
       if (rollsBack(end)) {
         setCurrentDetails('Rolling back');
-        await rollBack(input, state, now);
+        const held = end.heldLocks && lockGrant?.stage === end.heldLocks ? lockGrant.tokens : {};
+        await rollBack(input, state, now, held);
       }
       if (end.heldStage) await leaveStage(end.heldStage, 'Failed');
+      if (end.heldLocks) await releaseLocks(end.heldLocks);
       // What the stop waited for has ended: nothing is left to abandon.
       cancelAbandonTimer();
       state.finish(end.status, now(), end.error ?? null);
@@ -218,6 +247,9 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
         // Best effort: a coordinator that is gone has no lock to give back (its successor reads who runs).
         if (consulted) {
           await coordinator.signal(withdrawSignal, { executionId: input.executionId }).catch(() => undefined);
+        }
+        if (askedLocks) {
+          await namedLocks.signal(releaseLocksSignal, { executionId: input.executionId }).catch(() => undefined);
         }
         state.abandonRunning(now());
         state.finish('Cancelled', now(), 'cancelled from Temporal');
@@ -250,6 +282,14 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
         const entry = await enterStage(stage.name, i === plan.from && plan.retry === true);
         if (entry !== 'granted') return { status: entry };
       }
+      if (stage.locks) {
+        const taken = await takeNamedLocks(stage);
+        if (taken !== 'granted') {
+          // It held the stage's own lock while it waited: give it back, as one that never entered.
+          if (asks) await toCoordinator(withdrawSignal, { executionId: input.executionId });
+          return { status: taken };
+        }
+      }
       state.stageStarted(stage.name, now());
       publish();
       const result = await runStage(stage, i === plan.from ? plan.only : undefined);
@@ -257,8 +297,16 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
       // The next execution enters once this one's rollback is over, never while it undeploys.
       const hold = locked && rollsBack(result) && patched(PATCHES.rollbackHoldsStage);
       if (asks && !hold) await leaveStage(stage.name, result.status);
+      // Named locks are new (no older history has them): they are held through a rollback whatever the mode.
+      const holdLocks = stage.locks !== undefined && rollsBack(result);
+      if (stage.locks && !holdLocks) await releaseLocks(stage.name);
       if (result.status !== 'Succeeded') {
-        return { ...result, retryStage: stage.name, ...(hold ? { heldStage: stage.name } : {}) };
+        return {
+          ...result,
+          retryStage: stage.name,
+          ...(hold ? { heldStage: stage.name } : {}),
+          ...(holdLocks ? { heldLocks: stage.name } : {}),
+        };
       }
     }
     return { status: 'Succeeded' };
@@ -343,6 +391,36 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
       return 'Stopped';
     }
     return 'granted';
+  }
+
+  /**
+   * Takes every named lock the stage names, at once, or waits for all of them (`waiting.for: "LOCK"`), after
+   * the stage's own lock. A stop while waiting takes the request back; a newer execution waiting for a
+   * `newest-first` lock supersedes this one.
+   */
+  async function takeNamedLocks(stage: Stage): Promise<'granted' | 'Superseded' | 'Stopped'> {
+    askedLocks = true;
+    lockGrant = null as typeof lockGrant;
+    const orders = input.lockOrders ?? {};
+    await requestNamedLocks({
+      executionId: input.executionId,
+      stage: stage.name,
+      createdAt: input.trigger.at,
+      locks: lockNeeds(stage.locks).map((need) => ({ ...need, order: orders[need.name] ?? 'fifo' })),
+    });
+    await condition(() => lockGrant?.stage === stage.name || superseded || state.stopRequest !== null);
+    if (lockGrant?.stage === stage.name && !superseded && !state.stopRequest) return 'granted';
+    await releaseLocks(stage.name);
+    lockGrant = null;
+    return superseded ? 'Superseded' : 'Stopped';
+  }
+
+  /** Gives the stage's named locks back (and forgets its request). A lock workflow that is gone holds nothing. */
+  async function releaseLocks(stage: string): Promise<void> {
+    await namedLocks.signal(releaseLocksSignal, { executionId: input.executionId, stage }).catch((err: unknown) => {
+      if (isCancellation(err)) throw err;
+    });
+    if (lockGrant?.stage === stage) lockGrant = null;
   }
 
   /** Runs a stage's groups in order (only the `only` actions, on a retry of failed actions). */

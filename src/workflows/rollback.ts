@@ -3,10 +3,16 @@
  * of the actions that succeeded run one by one, newest completion first, each logged like a command.
  */
 import type { ExecutionInput } from '../shared/execution.js';
-import { executeCommand } from './actions.js';
+import { executeCommand, withTokens } from './actions.js';
 import type { ExecutionState } from './execution-state.js';
 
-export async function rollBack(input: ExecutionInput, state: ExecutionState, now: () => string): Promise<void> {
+/** Rollbacks run while the failed stage still holds its named locks: `lockTokens` are theirs. */
+export async function rollBack(
+  input: ExecutionInput,
+  state: ExecutionState,
+  now: () => string,
+  lockTokens: Record<string, number> = {},
+): Promise<void> {
   const steps = state.succeededNewestFirst().flatMap(({ stage, action }) => {
     const spec = input.definition.stages.find((s) => s.name === stage)?.actions.find((a) => a.name === action);
     return spec?.type === 'command' && spec.rollback ? [{ stage, action, spec }] : [];
@@ -35,6 +41,7 @@ export async function rollBack(input: ExecutionInput, state: ExecutionState, now
         variables: input.variables,
         timeoutSeconds: spec.timeoutSeconds,
         ...(spec.secrets?.length ? { secrets: spec.secrets } : {}),
+        ...withTokens(lockTokens),
       },
       {
         timeoutSeconds: spec.timeoutSeconds,

@@ -263,11 +263,13 @@ export function executionPage(props: ExecutionPage): VNode {
 
 function waitingLine(view: ExecutionView) {
   if (!view.waiting) return null;
-  const { stage, opensAt } = view.waiting;
+  const { stage, opensAt, lock, heldBy } = view.waiting;
+  const holders = heldBy?.length ? `, held by ${heldBy.join(', ')}` : heldBy ? ', behind another waiter' : '';
   const why = {
     STAGE_LOCK: 'for the stage lock',
     TRANSITION: 'for the transition to be enabled',
     WINDOW: 'for its deployment window',
+    LOCK: `for the lock ${lock ?? ''}${holders}`,
   }[view.waiting.for];
   return html`<p class="card attention">
     Waiting to enter <strong>${stage}</strong> ${why}${opensAt ? html`, which opens ${time(opensAt)}` : null}.

@@ -40,6 +40,7 @@ export function pipelinesRouter(paso: Paso): Router {
     }
     const definition = parse(pipelineDefinitionSchema, raw, 'body');
     paso.checkSecrets(definition);
+    paso.checkLocks(definition);
     const result = await paso.putPipeline(definition, currentUser(req).name);
     res.status(result.created ? 201 : 200).json({ name: result.name, version: result.version });
   });
