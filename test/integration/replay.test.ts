@@ -12,6 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { execa } from 'execa';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { NAMED_LOCKS_WORKFLOW_ID } from '../../src/shared/named-locks.js';
 import { coordinatorWorkflowId, executionWorkflowId } from '../../src/shared/temporal.js';
 import { resolveTemporalCli } from '../../src/temporal/cli.js';
 import { WORKFLOW_BUNDLE } from '../../src/temporal/worker.js';
@@ -117,12 +118,23 @@ describe('replay', () => {
     await decide('trap', { stage: 'Release', action: 'probe', decision: 'skip' }, 'bob');
     expect((await api.waitFor(manual)).status).toBe('Succeeded');
 
+    // Named locks: a stage that takes one, and the workflow that holds them all.
+    const lockedName = uniqueName('replay-locks');
+    await api.pipeline({
+      name: lockedName,
+      stages: [{ name: 'Deploy', locks: ['locks-replay'], actions: [{ name: 'x', type: 'command', run: 'true' }] }],
+    });
+    const locked = await api.trigger(lockedName);
+    expect((await api.waitFor(locked)).status).toBe('Succeeded');
+
     const ids = [
       executionWorkflowId(failed),
       executionWorkflowId(succeeded),
       coordinatorWorkflowId(name),
       executionWorkflowId(retried),
       executionWorkflowId(manual),
+      executionWorkflowId(locked),
+      NAMED_LOCKS_WORKFLOW_ID,
     ];
     const histories = await Promise.all(
       ids.map(async (workflowId) => ({
@@ -142,6 +154,8 @@ describe('replay', () => {
         'coordinator',
         'execution-retried',
         'execution-manual-chat',
+        'execution-locks',
+        'named-locks',
       ];
       for (const [i, workflowId] of ids.entries()) {
         const address = inject('temporalAddress');

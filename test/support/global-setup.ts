@@ -21,6 +21,7 @@ import {
   TEST_TALKBACK,
   TEST_USERS,
   testSecrets,
+  TEST_LOCKS,
 } from './users.js';
 
 declare module 'vitest' {
@@ -69,6 +70,7 @@ export async function setup(project: TestProject) {
       slack: { signingSecret: TEST_SLACK_SIGNING_SECRET, botToken: FAKE_SLACK_BOT_TOKEN, apiUrl: `${slack.url}/api` },
       talkback: TEST_TALKBACK,
       secrets: testSecrets(registryPasswordFile),
+      locks: TEST_LOCKS,
     }),
   );
   const dataDir = path.join(workDir, 'data');

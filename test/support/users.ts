@@ -21,6 +21,18 @@ export const TEST_TALKBACK = [
   },
 ];
 
+/** The named locks of the test configuration: test/integration/named-locks.test.ts gives each test its own. */
+export const TEST_LOCKS = [
+  { name: 'env:prod', order: 'fifo', description: 'the production environment' },
+  { name: 'locks-a' },
+  { name: 'locks-b' },
+  { name: 'locks-shared' },
+  { name: 'locks-newest', order: 'newest-first' },
+  { name: 'locks-watch' },
+  { name: 'locks-rollback' },
+  { name: 'locks-replay' },
+] as const;
+
 /** Secret values of the test configuration; tests look for them everywhere a user could see one. */
 export const TEST_SECRET_VALUES = {
   DEPLOY_TOKEN: 'dpl-7f3a9c2e51b84d06',

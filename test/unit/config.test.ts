@@ -35,6 +35,26 @@ describe('configuration', () => {
     expect(JSON.stringify(c)).not.toContain('secret-token-1');
   });
 
+  it('reads named locks with their order (fifo unless said), refusing duplicates and names that share a token variable', () => {
+    const d = dir();
+    const file = path.join(d, 'locks.yaml');
+    const users = 'users:\n  - { name: ann, token: secret-token-1, roles: [admin] }\n';
+    writeFileSync(file, `${users}locks:\n  - { name: "env:prod", order: newest-first }\n  - { name: db }\n`);
+    expect(loadConfig({ PASO_CONFIG: file }, d).locks).toEqual([
+      { name: 'env:prod', order: 'newest-first' },
+      { name: 'db', order: 'fifo' },
+    ]);
+    expect(loadConfig({}, d).locks).toBeNull(); // no config file: any lock name, fifo
+    writeFileSync(
+      file,
+      `${users}locks:\n  - { name: db }\n  - { name: db }\n  - { name: "env:prod" }\n  - { name: env.prod }\n`,
+    );
+    expect(() => loadConfig({ PASO_CONFIG: file }, d)).toThrow(/locks\[1\]\.name: duplicate lock/);
+    expect(() => loadConfig({ PASO_CONFIG: file }, d)).toThrow(
+      /locks\[3\]\.name: "env:prod" and "env.prod" would both give PASO_LOCK_TOKEN_ENV_PROD/,
+    );
+  });
+
   it('refuses an invalid file with the path of each problem', () => {
     const d = dir();
     const file = path.join(d, 'c.json');
