@@ -16,7 +16,7 @@ import { Api, uniqueName } from '../support/api.js';
 import { disjoint, Gates } from '../support/gates.js';
 
 const api = new Api();
-const poll = <T>(fn: () => Promise<T>) => expect.poll(fn, { timeout: 30_000, interval: 100 });
+const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 30_000, interval: 100 });
 const lock = async (name: string) => (await api.get<LockInfo>(`/locks/${encodeURIComponent(name)}`)).body;
 const waiting = async (id: string) => (await api.execution(id)).waiting;
 let client: Client;
@@ -48,7 +48,7 @@ describe('named locks', () => {
     await deployPipeline(api2, ['env:prod'], run, 'PARALLEL');
 
     const w1 = await api.trigger(web);
-    await poll(async () => gates.started(w1, 'deploy')).toBe(true);
+    await poll(() => gates.started(w1, 'deploy')).toBe(true);
     const a1 = await api.trigger(api2);
     const w2 = await api.trigger(web);
     await poll(() => waiting(a1)).toEqual({ stage: 'Deploy', for: 'LOCK', lock: 'env:prod', heldBy: [w1] });
@@ -75,7 +75,7 @@ describe('named locks', () => {
     const state = (await api.get<{ stages: { holders: string[] }[] }>(`/pipelines/${web}/state`)).body;
     expect(state.stages[0]!.holders).toEqual([w2]);
     for (const id of [a1, w2]) {
-      await poll(async () => gates.started(id, 'deploy')).toBe(true);
+      await poll(() => gates.started(id, 'deploy')).toBe(true);
       gates.open(id, 'deploy');
       expect((await api.waitFor(id)).status).toBe('Succeeded');
     }
@@ -116,7 +116,7 @@ describe('named locks', () => {
     await deployPipeline(deploy, ['locks-shared'], gates.script('deploy'));
     const s1 = await api.trigger(smoke);
     const s2 = await api.trigger(smoke);
-    for (const id of [s1, s2]) await poll(async () => gates.started(id, 'smoke')).toBe(true);
+    for (const id of [s1, s2]) await poll(() => gates.started(id, 'smoke')).toBe(true);
     const d1 = await api.trigger(deploy);
     await poll(() => waiting(d1)).toEqual({ stage: 'Deploy', for: 'LOCK', lock: 'locks-shared', heldBy: [s1, s2] });
     expect((await lock('locks-shared')).holders.map((h) => [h.executionId, h.mode])).toEqual([
@@ -137,14 +137,14 @@ describe('named locks', () => {
     const name = uniqueName('newest');
     await deployPipeline(name, ['locks-newest'], gates.script('deploy', { gated: true }));
     const e1 = await api.trigger(name);
-    await poll(async () => gates.started(e1, 'deploy')).toBe(true);
+    await poll(() => gates.started(e1, 'deploy')).toBe(true);
     const e2 = await api.trigger(name);
     await poll(() => waiting(e2)).toMatchObject({ for: 'LOCK', lock: 'locks-newest' });
     const e3 = await api.trigger(name);
     expect((await api.waitFor(e2, ['Superseded'])).stages[0]!.status).toBeNull();
     await poll(async () => (await lock('locks-newest')).waiters.map((w) => w.executionId)).toEqual([e3]);
     gates.open(e1, 'deploy');
-    await poll(async () => gates.started(e3, 'deploy')).toBe(true);
+    await poll(() => gates.started(e3, 'deploy')).toBe(true);
     gates.open(e3, 'deploy');
     expect((await api.waitFor(e3)).status).toBe('Succeeded');
     expect(gates.started(e2, 'deploy')).toBe(false);
@@ -155,7 +155,7 @@ describe('named locks', () => {
     const name = uniqueName('lockwatch');
     await deployPipeline(name, ['locks-watch'], gates.script('deploy', { gated: true }));
     const e1 = await api.trigger(name);
-    await poll(async () => gates.started(e1, 'deploy')).toBe(true);
+    await poll(() => gates.started(e1, 'deploy')).toBe(true);
     const e2 = await api.trigger(name);
     const e3 = await api.trigger(name);
     await poll(async () => (await lock('locks-watch')).waiters.map((w) => w.executionId)).toEqual([e2, e3]);
@@ -166,7 +166,7 @@ describe('named locks', () => {
 
     const terminated = Date.now();
     await client.workflow.getHandle(executionWorkflowId(e1)).terminate('named-locks test: the holder is gone');
-    await expect.poll(async () => gates.started(e3, 'deploy'), { timeout: 20_000, interval: 100 }).toBe(true);
+    await expect.poll(() => gates.started(e3, 'deploy'), { timeout: 20_000, interval: 100 }).toBe(true);
     console.log(`named locks: the next entered ${Date.now() - terminated} ms after the holder was terminated`);
     gates.open(e3, 'deploy');
     expect((await api.waitFor(e3)).status).toBe('Succeeded');
