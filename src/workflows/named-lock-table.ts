@@ -16,7 +16,7 @@
  * - Locks of different orders can rank two waiters oppositely (A before B on a fifo lock, B before A on an
  *   oldest-first one). Such a cycle would wait forever; it is broken by granting, of its waiters that the
  *   holders do not block, the one that arrived first.
- * - Every grant of a lock takes the next fencing token of that lock (1, 2, 3…, never reused).
+ * - Every grant of a lock takes the next fencing token of that lock (never reused, only growing).
  */
 import type { LockHolderView, LockMode, LockNeed, LockOrder, LockView } from '../shared/named-locks.js';
 
@@ -49,6 +49,8 @@ interface LockState {
 }
 
 export interface NamedLockData {
+  /** Where a lock's fencing tokens start: the time the table was made, in ms (see {@link NamedLockTable.create}). */
+  origin?: number;
   seq: number;
   locks: Record<string, LockState>;
   waiting: Waiter[];
@@ -64,8 +66,13 @@ const conflicts = (a: LockMode, b: LockMode) => a === 'exclusive' || b === 'excl
 export class NamedLockTable {
   constructor(private readonly data: NamedLockData) {}
 
-  static create(): NamedLockTable {
-    return new NamedLockTable({ seq: 0, locks: {}, waiting: [] });
+  /**
+   * A new table. Its locks' tokens start at `origin`: the workflow passes the time it starts afresh, in ms, so
+   * that tokens keep growing even if the workflow is ever started again from nothing (terminated from
+   * Temporal); continue-as-new carries the counters on.
+   */
+  static create(origin = 0): NamedLockTable {
+    return new NamedLockTable({ origin, seq: 0, locks: {}, waiting: [] });
   }
 
   toJSON(): NamedLockData {
@@ -76,7 +83,7 @@ export class NamedLockTable {
   acquire(request: LockRequest, now: string): NamedLockEffect[] {
     const { executionId, stage } = request;
     for (const need of request.locks) {
-      const lock = (this.data.locks[need.name] ??= { order: need.order, token: 0, holders: [] });
+      const lock = (this.data.locks[need.name] ??= { order: need.order, token: this.data.origin ?? 0, holders: [] });
       lock.order = need.order; // the config's order as of this request
     }
     const held = this.tokensOf(executionId, stage);

@@ -49,7 +49,8 @@ const { watchExecutions } = proxyActivities<Activities>({
 
 export async function namedLocks(input: NamedLocksInput = {}): Promise<void> {
   const now = () => new Date().toISOString();
-  const table = input.restored ? new NamedLockTable(input.restored) : NamedLockTable.create();
+  // Started afresh, tokens start from now (ms), above any a terminated run gave out.
+  const table = input.restored ? new NamedLockTable(input.restored) : NamedLockTable.create(Date.now());
 
   let signalsInFlight = 0;
   const dispatch = (effects: NamedLockEffect[]): void => {

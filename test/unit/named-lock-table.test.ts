@@ -236,6 +236,13 @@ describe('named locks', () => {
     expect(t.watched().sort()).toEqual(['a-1', 'b-1']);
   });
 
+  it('counts tokens on from its origin, so a table made afresh later never gives a smaller one', () => {
+    const t = NamedLockTable.create(T0);
+    expect(ask(t, 'a-1', ['env:prod'])).toEqual([
+      { type: 'grant', executionId: 'a-1', stage: 'Deploy', tokens: { 'env:prod': T0 + 1 } },
+    ]);
+  });
+
   it('survives continue-as-new: its data carries everything', () => {
     const t = NamedLockTable.create();
     ask(t, 'a-1', ['env:prod']);
