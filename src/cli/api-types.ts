@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import type {
   decisionResult,
   executionPage,
+  lockSchema,
   meSchema,
   pipelineStateSchema,
   pipelineSummary,
@@ -26,6 +27,7 @@ export type DecisionResult = z.infer<typeof decisionResult>;
 export type PutPipelineResult = z.infer<typeof putPipelineResult>;
 export type Me = z.infer<typeof meSchema>;
 export type Waiting = z.infer<typeof waitingResult>;
+export type Lock = z.infer<typeof lockSchema>;
 /** `GET /pipelines/:name`. */
 export interface PipelineDocument {
   definition: PipelineDefinition;

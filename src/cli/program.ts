@@ -8,6 +8,7 @@ import { completionCommands } from './commands/completion.js';
 import { decisionCommands } from './commands/decisions.js';
 import { executionCommands } from './commands/executions.js';
 import { pipelineCommands } from './commands/pipelines.js';
+import { locksCommand } from './commands/locks.js';
 import { waitingCommand } from './commands/waiting.js';
 import { CliError } from './errors.js';
 import { ExitCode, exitCodeHelp } from './exit-codes.js';
@@ -38,6 +39,7 @@ export function buildProgram(runner: Runner): Command {
   executionCommands(program, runner);
   decisionCommands(program, runner);
   waitingCommand(program, runner);
+  locksCommand(program, runner);
   completionCommands(program, runner);
   return program;
 }

@@ -232,6 +232,24 @@ stages:
     expect(r.stderr).toContain(`cannot reach the Paso gateway at ${url}: ECONNREFUSED`);
   });
 
+  it('lists the named locks, shows one, and exits 1 for one that is not declared', async () => {
+    const all = await paso(['locks', '--json'], { as: 'carol' });
+    expect(all.exitCode).toBe(0);
+    const locks = JSON.parse(all.stdout) as { name: string; order: string }[];
+    expect(locks).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'locks-newest', order: 'newest-first' })]),
+    );
+    const table = await paso(['locks'], { as: 'carol' });
+    expect(table.stdout).toMatch(/^LOCK +ORDER +HELD BY +WAITING +TOKEN$/m);
+    expect(table.stdout).toMatch(/^locks-newest +newest-first /m);
+    const one = await paso(['locks', 'env:prod'], { as: 'carol' });
+    expect(one.exitCode).toBe(0);
+    expect(one.stdout).toMatch(/^env:prod \(fifo, last token \d+\): the production environment$/m);
+    const none = await paso(['locks', 'env:moon'], { as: 'carol' });
+    expect(none.exitCode).toBe(1);
+    expect(none.stderr).toContain('no lock "env:moon" is declared or in use');
+  });
+
   it('shows the path of each invalid field of a definition `apply` sends (exit 1)', async () => {
     const name = uniqueName('cli-invalid');
     const file = definitionFile(`name: ${name}
