@@ -10,6 +10,8 @@ import type { CommandDeps, RunCommandInput } from './command.js';
 import { runCommand } from './command.js';
 import type { AcquireLocksInput } from '../shared/messages.js';
 import { requestNamedLocks } from './named-locks.js';
+import type { RecoverNamedLocksInput } from './recover-locks.js';
+import { recoverNamedLocks } from './recover-locks.js';
 import type { NotifyInput } from './notify.js';
 import { notify } from './notify.js';
 import type { RecoverPipelineInput } from './recover.js';
@@ -38,6 +40,7 @@ export function createActivities(deps: ActivityDeps) {
     postChat: (input: PostChatInput) => postChat(deps, input),
     runTalkback: (input: RunTalkbackActivityInput) => runTalkback(deps, input),
     requestNamedLocks: (input: AcquireLocksInput) => requestNamedLocks(deps, input),
+    recoverNamedLocks: (input: RecoverNamedLocksInput) => recoverNamedLocks(deps, input),
   };
 }
 

@@ -165,6 +165,8 @@ export const acquireLocksSignal = defineSignal<[AcquireLocksInput]>('acquireLock
 export const releaseLocksSignal = defineSignal<[ReleaseLocksInput]>('releaseLocks');
 /** Every named lock: holders, waiters, fencing tokens (`GET /locks`). */
 export const namedLocksQuery = defineQuery<LockView[]>('namedLocks');
+/** The named locks' whole state, as continue-as-new carries it: what a run started afresh recovers from. */
+export const namedLockDataQuery = defineQuery<unknown>('namedLockData');
 
 export interface LocksGrantedInput {
   stage: string;

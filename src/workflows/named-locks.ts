@@ -3,7 +3,8 @@
  * stage's locks are granted all at once (see {@link NamedLockTable} for the rules). Executions ask through an
  * activity that starts this workflow if it is not running, are answered by signal, and give their locks back
  * by signal; a watcher activity frees what executions that ended without saying so (terminated, timed out)
- * held or waited for. It continues-as-new when its history grows. In the Temporal UI, its current details
+ * held or waited for. It continues-as-new when its history grows; started afresh after a termination, it first
+ * recovers the terminated run's state (dropping executions that moved on meanwhile). In the Temporal UI, its current details
  * list each lock with its holders and waiters; `GET /locks` reads them by query.
  */
 import {
@@ -25,6 +26,7 @@ import {
   lockSupersededSignal,
   locksGrantedSignal,
   locksWaitSignal,
+  namedLockDataQuery,
   namedLocksQuery,
   releaseLocksSignal,
   watchedExecutionsQuery,
@@ -39,6 +41,13 @@ export interface NamedLocksInput {
   restored?: NamedLockData;
 }
 
+const { recoverNamedLocks } = proxyActivities<Activities>({
+  summary: 'recover the named locks of a terminated run',
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '30s' },
+});
+
 const { watchExecutions } = proxyActivities<Activities>({
   summary: 'watch lock holders and waiting executions',
   startToCloseTimeout: '70m',
@@ -49,8 +58,11 @@ const { watchExecutions } = proxyActivities<Activities>({
 
 export async function namedLocks(input: NamedLocksInput = {}): Promise<void> {
   const now = () => new Date().toISOString();
-  // Started afresh, tokens start from now (ms), above any a terminated run gave out.
-  const table = input.restored ? new NamedLockTable(input.restored) : NamedLockTable.create(Date.now());
+  // Started afresh: what a terminated run held and who waited are recovered first (below); meanwhile requests
+  // wait, in order. With no earlier run, tokens start from now (ms).
+  let table = input.restored ? new NamedLockTable(input.restored) : NamedLockTable.create(Date.now());
+  let ready = input.restored !== undefined;
+  const whenReady = (fn: () => void) => (ready ? fn() : condition(() => ready).then(fn));
 
   let signalsInFlight = 0;
   const dispatch = (effects: NamedLockEffect[]): void => {
@@ -76,11 +88,23 @@ export async function namedLocks(input: NamedLocksInput = {}): Promise<void> {
     );
 
   setHandler(namedLocksQuery, () => table.view());
+  setHandler(namedLockDataQuery, () => table.toJSON());
   setHandler(watchedExecutionsQuery, () => table.watched());
-  setCheckedSignalHandler(acquireLocksSignal, 'acquireLocks', (request) => dispatch(table.acquire(request, now())));
-  setCheckedSignalHandler(releaseLocksSignal, 'releaseLocks', ({ executionId, stage }) =>
-    dispatch(table.release(executionId, stage ?? null, now())),
+  setCheckedSignalHandler(acquireLocksSignal, 'acquireLocks', (request) =>
+    whenReady(() => dispatch(table.acquire(request, now()))),
   );
+  setCheckedSignalHandler(releaseLocksSignal, 'releaseLocks', ({ executionId, stage }) =>
+    whenReady(() => dispatch(table.release(executionId, stage ?? null, now()))),
+  );
+
+  if (!ready) {
+    const recovered = await recoverNamedLocks({ workflowId: workflowInfo().workflowId });
+    if (recovered) {
+      table = new NamedLockTable(recovered.data);
+      for (const { executionId, stage } of recovered.stale) dispatch(table.release(executionId, stage, now()));
+    }
+    ready = true;
+  }
   describe();
 
   const watcher = new CancellationScope();

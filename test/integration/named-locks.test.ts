@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { LockInfo } from '../../src/api/schemas.js';
+import { NAMED_LOCKS_WORKFLOW_ID } from '../../src/shared/named-locks.js';
 import { executionWorkflowId } from '../../src/shared/temporal.js';
 import { Api, uniqueName } from '../support/api.js';
 import { disjoint, Gates } from '../support/gates.js';
@@ -170,6 +171,42 @@ describe('named locks', () => {
     console.log(`named locks: the next entered ${Date.now() - terminated} ms after the holder was terminated`);
     gates.open(e3, 'deploy');
     expect((await api.waitFor(e3)).status).toBe('Succeeded');
+  });
+
+  it('carry on after paso-named-locks is terminated: holders, waiters and tokens are recovered', async () => {
+    const gates = new Gates();
+    const tokens = path.join(gates.dir, 'tokens');
+    const run = `echo "$PASO_EXECUTION_ID $PASO_LOCK_TOKEN_LOCKS_RECOVER" >> ${tokens}; ${gates.script('deploy', { gated: true })}`;
+    const name = uniqueName('lockrecover');
+    await deployPipeline(name, ['locks-recover'], run);
+    const e1 = await api.trigger(name);
+    await poll(() => gates.started(e1, 'deploy')).toBe(true);
+    const e2 = await api.trigger(name);
+    const e3 = await api.trigger(name);
+    await poll(async () => (await lock('locks-recover')).waiters.map((w) => w.executionId)).toEqual([e2, e3]);
+
+    await client.workflow.getHandle(NAMED_LOCKS_WORKFLOW_ID).terminate('named-locks test: terminated by an operator');
+    // While it is gone, e1 ends (its release finds no workflow) and e3 is stopped.
+    gates.open(e1, 'deploy');
+    expect((await api.waitFor(e1)).status).toBe('Succeeded');
+    expect((await api.as('bob').post(`/executions/${e3}/stop`, { abandon: false })).status).toBe(202);
+    expect((await api.waitFor(e3, ['Stopped'])).status).toBe('Stopped');
+    // The next request starts a new run, which recovers: e1 and e3 moved on, e2 is next, e4 waits behind it.
+    const e4 = await api.trigger(name);
+    await poll(() => gates.started(e2, 'deploy')).toBe(true);
+    await poll(async () => (await lock('locks-recover')).waiters.map((w) => w.executionId)).toEqual([e4]);
+    for (const id of [e2, e4]) {
+      await poll(() => gates.started(id, 'deploy')).toBe(true);
+      gates.open(id, 'deploy');
+      expect((await api.waitFor(id)).status).toBe('Succeeded');
+    }
+    const given = readFileSync(tokens, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '));
+    expect(given.map(([id]) => id)).toEqual([e1, e2, e4]);
+    const numbers = given.map(([, token]) => Number(token));
+    expect(numbers).toEqual([numbers[0], numbers[0]! + 1, numbers[0]! + 2]);
   });
 
   it('hold the lock through a rollback, so the next deployment waits for the undeploy', async () => {

@@ -31,6 +31,7 @@ export const TEST_LOCKS = [
   { name: 'locks-watch' },
   { name: 'locks-rollback' },
   { name: 'locks-replay' },
+  { name: 'locks-recover' },
 ] as const;
 
 /** Secret values of the test configuration; tests look for them everywhere a user could see one. */
