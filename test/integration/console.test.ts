@@ -316,6 +316,47 @@ describe('operating from the console', () => {
     await context.close();
   });
 
+  it('shows who holds each named lock and who waits for it, live, and why an execution waits', async () => {
+    const name = uniqueName('console-locks');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'paso-console-locks-'));
+    await api.pipeline({
+      name,
+      executionMode: 'PARALLEL',
+      stages: [
+        {
+          name: 'Deploy',
+          locks: ['locks-console'],
+          actions: [
+            { name: 'ship', type: 'command', run: `until [ -e ${dir}/go-$PASO_EXECUTION_ID ]; do sleep 0.05; done` },
+          ],
+        },
+      ],
+    });
+    const e1 = await api.trigger(name);
+    await expect.poll(async () => (await api.execution(e1)).stages[0]!.status, { timeout: 30_000 }).toBe('InProgress');
+    const { page, context } = await signedIn('carol', { width: 390, height: 844 });
+    await page.goto(`${base}/ui/locks`);
+    const row = page.getByRole('row').filter({ hasText: 'locks-console' });
+    await expect.poll(() => row.textContent()).toContain(e1);
+    expect(await row.textContent()).toContain('the console test’s environment');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    // A second execution arrives: the open page shows it waiting without a reload.
+    const e2 = await api.trigger(name);
+    await expect
+      .poll(() => row.locator('ol li').allTextContents(), { timeout: 15_000 })
+      .toEqual([expect.stringContaining(e2)]);
+    await shot(page, 'locks-phone');
+    await page.goto(`${base}/ui/executions/${e2}`);
+    await expect
+      .poll(() => page.getByText(`Waiting to enter Deploy for the lock locks-console, held by ${e1}`).isVisible())
+      .toBe(true);
+    for (const id of [e1, e2]) {
+      writeFileSync(path.join(dir, `go-${id}`), '');
+      expect((await api.waitFor(id)).status).toBe('Succeeded');
+    }
+    await context.close();
+  });
+
   it('works at a phone’s width: nothing scrolls sideways and the decision buttons are there', async () => {
     const name = uniqueName('console-phone');
     await api.pipeline(approvalPipeline(name, 1));

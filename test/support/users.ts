@@ -32,6 +32,7 @@ export const TEST_LOCKS = [
   { name: 'locks-rollback' },
   { name: 'locks-replay' },
   { name: 'locks-recover' },
+  { name: 'locks-console', description: 'the console test’s environment' },
 ] as const;
 
 /** Secret values of the test configuration; tests look for them everywhere a user could see one. */

@@ -15,7 +15,7 @@ export interface PageShell {
   user: { name: string; roles: readonly string[] } | null;
   csrfToken: string | null;
   /** Which top-level page this is, for the navigation. */
-  section: 'waiting' | 'pipelines' | 'execution' | 'login' | 'log';
+  section: 'waiting' | 'pipelines' | 'locks' | 'execution' | 'login' | 'log';
   /** Whether the page follows changes (server-sent events) and re-renders its `<main>`. */
   live: boolean;
   body: VNode;
@@ -28,6 +28,7 @@ export function renderPage(page: PageShell, partial = false): string {
     ? html`<nav aria-label="Main">
         <a href="/ui" aria-current=${page.section === 'waiting' ? 'page' : undefined}>Waiting for me</a>
         <a href="/ui/pipelines" aria-current=${page.section === 'pipelines' ? 'page' : undefined}>Pipelines</a>
+        <a href="/ui/locks" aria-current=${page.section === 'locks' ? 'page' : undefined}>Locks</a>
         <span class="who">${page.user.name} <small>(${page.user.roles.join(', ')})</small></span>
         <form method="post" action="/ui/logout" class="inline">
           <input type="hidden" name="csrf" value=${page.csrfToken ?? ''} />

@@ -7,6 +7,7 @@ import type { VNode } from 'preact';
 import type { ActionView, ExecutionView } from '../../shared/execution-view.js';
 import { EXECUTION_STATUSES } from '../../shared/execution-view.js';
 import type { PipelineState } from '../../shared/pipeline-state.js';
+import type { LockInfo } from '../schemas.js';
 import type { ExecutionPage, PendingDecision, PipelinePage } from './data.js';
 import { age, apiForm, badge, duration, html, tableHead, time } from './html.js';
 
@@ -77,6 +78,60 @@ export function pipelinesPage(props: { pipelines: PipelineState[] }): VNode {
           ${stageRow(p, null)}
         </section>`,
     )}`;
+}
+
+/** The named locks shared across pipelines: who holds each, who waits in which order, the last token. */
+export function locksPage(props: { locks: LockInfo[] }): VNode {
+  const who = (id: string, stage: string) => html`<a href=${executionHref(id)}>${id}</a> <small>${stage}</small>`;
+  return html`<h1>Locks</h1>
+    <p>Named locks shared across pipelines: a stage that names one waits until it can take all of its locks.</p>
+    ${props.locks.length === 0 ? html`<p class="empty">No named lock is declared or in use.</p>` : null}
+    ${
+      props.locks.length > 0
+        ? html`<table>
+            ${tableHead(['Lock', 'Order', 'Held by', 'Waiting, in order', 'Last token'])}
+            <tbody>
+              ${props.locks.map(
+                (l) =>
+                  html`<tr>
+                    <td>
+                      <strong>${l.name}</strong>${l.description ? html`<br /><small>${l.description}</small>` : null}
+                    </td>
+                    <td data-label="Order">${l.order}</td>
+                    <td data-label="Held by">
+                      ${
+                        l.holders.length
+                          ? l.holders.map(
+                              (h) =>
+                                html`<div>
+                                  ${who(h.executionId, h.stage)}${h.mode === 'shared' ? ' (shared)' : ''}${' since '}${time(h.since)}
+                                </div>`,
+                            )
+                          : html`<span class="empty">free</span>`
+                      }
+                    </td>
+                    <td data-label="Waiting">
+                      ${
+                        l.waiters.length
+                          ? html`<ol>
+                              ${l.waiters.map(
+                                (w) =>
+                                  html`<li>
+                                    ${who(w.executionId, w.stage)}${w.mode === 'shared' ? ' (shared)' : ''}
+                                    ${w.with.length ? html`<small> with ${w.with.join(', ')}</small>` : null}
+                                  </li>`,
+                              )}
+                            </ol>`
+                          : '–'
+                      }
+                    </td>
+                    <td data-label="Last token">${l.token}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+        : null
+    }`;
 }
 
 /** The pipeline as its row of stages, like CodePipeline's console; with `mayToggle`, transition switches. */

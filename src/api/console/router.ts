@@ -15,12 +15,22 @@ import { clientAddress, refuseWhileLimited, tokenMatcher, type AuthFailureLimite
 import type { Paso } from '../paso.js';
 import { HttpProblem, toProblem } from '../problem.js';
 import { executionsRouter } from '../routes/executions.js';
+import { locksRouter } from '../routes/locks.js';
 import { peopleRouter } from '../routes/people.js';
 import { pipelinesRouter } from '../routes/pipelines.js';
 import type { PasoStore } from '../../store/store.js';
 import { ConsoleData } from './data.js';
 import { renderPage, type PageShell } from './html.js';
-import { errorPage, executionPage, logPage, loginPage, pipelinePage, pipelinesPage, waitingPage } from './pages.js';
+import {
+  errorPage,
+  executionPage,
+  locksPage,
+  logPage,
+  loginPage,
+  pipelinePage,
+  pipelinesPage,
+  waitingPage,
+} from './pages.js';
 import { sameOrigin, Sessions, type Session } from './session.js';
 
 export interface ConsoleOptions {
@@ -94,6 +104,7 @@ export function consoleRouter(options: ConsoleOptions): Router {
   api.use(peopleRouter(paso));
   api.use('/pipelines', pipelinesRouter(paso));
   api.use('/executions', executionsRouter(paso, store));
+  api.use('/locks', locksRouter(paso));
   router.use('/ui/api', sessions.middleware(), api);
 
   const pages: { pattern: RegExp; names: string[]; load: PageLoader }[] = [];
@@ -119,6 +130,11 @@ export function consoleRouter(options: ConsoleOptions): Router {
     title: 'Pipelines',
     section: 'pipelines',
     body: pipelinesPage({ pipelines: await data.pipelines() }),
+  }));
+  page('/ui/locks', async () => ({
+    title: 'Locks',
+    section: 'locks',
+    body: locksPage({ locks: await paso.locks() }),
   }));
   page('/ui/pipelines/:name', async (user, { name }, query) => ({
     title: name!,
