@@ -9,7 +9,13 @@ import { BlockList, isIP } from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { pipelineNameSchema, secretNameSchema, secretNamesSchema } from './shared/definition.js';
+import {
+  freezeSchema,
+  pipelineNameSchema,
+  secretNameSchema,
+  secretNamesSchema,
+  type FreezeDefinition,
+} from './shared/definition.js';
 import { LOCK_ORDERS, lockNameSchema, lockTokenVariable } from './shared/named-locks.js';
 import { DEFAULT_TASK_QUEUE } from './shared/temporal.js';
 import { toFieldErrors } from './shared/validation.js';
@@ -97,6 +103,8 @@ const fileSchema = z
           names.add(t.name);
         });
       }),
+    /** Change freezes of every pipeline: while one lasts, no stage of any pipeline is entered. */
+    freezes: z.array(freezeSchema).max(100).default([]),
     /** Named locks shared by every pipeline (stage `locks`): each declared once, with its order. */
     locks: z
       .array(
@@ -180,6 +188,8 @@ export interface PasoConfig {
   secrets: z.output<typeof fileSchema>['secrets'];
   /** Where manual steps are announced (HTTP POST of a JSON document), if anywhere. */
   notificationUrl: string | null;
+  /** Change freezes of every pipeline (the config's `freezes`), beside each pipeline's own. */
+  freezes: readonly FreezeDefinition[];
   /** The named locks stages may take, with their order; null (no config file): any name, in `fifo` order. */
   locks: readonly LockDeclaration[] | null;
   /** Allocation Updates a gateway keeps in flight per pipeline's coordinator (`PASO_UPDATES_IN_FLIGHT`). */
@@ -368,6 +378,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       slack: undefined,
       talkback: [],
       secrets: [],
+      freezes: [],
       locks: null,
       notificationUrl: null,
       configFile: undefined,
@@ -394,6 +405,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     talkback: parsed.data.talkback,
     secrets: parsed.data.secrets,
     locks: parsed.data.locks,
+    freezes: parsed.data.freezes,
     notificationUrl: parsed.data.notifications?.url ?? null,
     configFile: file,
   });

@@ -174,6 +174,7 @@ export function createClient(config: PasoConfig, address: string): Client {
 export async function startGatewayRole(config: PasoConfig, client: Client): Promise<Running> {
   checkDevUsers(config);
   const registering = registerInBackground(client, config.namespace);
+  const freezing = syncFreezesInBackground(client, config);
   const store = await openStore(config, (line) => logger.info({ component: 'store' }, line));
   const app = createApp({ client, config, store });
   const server = await new Promise<Server>((resolve, reject) => {
@@ -186,6 +187,7 @@ export async function startGatewayRole(config: PasoConfig, client: Client): Prom
     stop: () =>
       new Promise<void>((resolve) => {
         registering.stop();
+        freezing.stop();
         void store.close();
         server.close(() => resolve());
         server.closeAllConnections();
@@ -195,20 +197,36 @@ export async function startGatewayRole(config: PasoConfig, client: Client): Prom
 
 /**
  * A gateway may start before any worker ever ran against a new Temporal, and coordinators write Paso's search
- * attributes: it registers them too, in the background (Temporal may be down), every 5 s until it has.
+ * attributes: it registers them too, in the background (Temporal may be down).
  */
 function registerInBackground(client: Client, namespace: string): { stop(): void } {
+  return untilDone(async () => {
+    const added = await registerSearchAttributes(client.connection as Connection, namespace);
+    if (added.length > 0) logger.info(`registered search attributes: ${added.join(', ')}`);
+  });
+}
+
+/**
+ * Gives every pipeline the config file's change freezes (and lifts those it no longer has), in the background
+ * at start (Temporal may be down, or no worker up yet).
+ */
+function syncFreezesInBackground(client: Client, config: PasoConfig): { stop(): void } {
+  const paso = new Paso(client, config.taskQueue, config);
+  return untilDone(async () => {
+    const changed = await paso.syncConfigFreezes();
+    if (changed.length > 0)
+      logger.info({ pipelines: changed }, `config-wide freezes given to ${changed.length} pipelines`);
+  });
+}
+
+/** Runs `task` now, and again every 5 s while it fails, until it succeeds or `stop()` is called. */
+function untilDone(task: () => Promise<void>): { stop(): void } {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const attempt = () => {
-    registerSearchAttributes(client.connection as Connection, namespace).then(
-      (added) => {
-        if (added.length > 0) logger.info(`registered search attributes: ${added.join(', ')}`);
-      },
-      () => {
-        if (!stopped) timer = setTimeout(attempt, 5_000).unref();
-      },
-    );
+    task().catch(() => {
+      if (!stopped) timer = setTimeout(attempt, 5_000).unref();
+    });
   };
   attempt();
   return {

@@ -14,12 +14,13 @@ import {
 } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { PipelineDefinition } from '../shared/definition.js';
+import type { FreezeDefinition, PipelineDefinition } from '../shared/definition.js';
 import type { ExecutionInput } from '../shared/execution.js';
 import { executionIdOf, parseExecutionId } from '../shared/execution.js';
 import type { LockDeclaration, PasoConfig, User } from '../config.js';
 import { lockNeeds, type LockOrder, type LockView, NAMED_LOCKS_WORKFLOW_ID } from '../shared/named-locks.js';
 import { formatPath } from '../shared/validation.js';
+import { mapLimit } from '../map-limit.js';
 import type { ExecutionStatus, ExecutionView, TalkbackRun } from '../shared/execution-view.js';
 import { EXECUTION_STATUSES } from '../shared/execution-view.js';
 import type { AllocateExecutionInput, AllocateExecutionResult, PipelineSnapshot } from '../shared/messages.js';
@@ -40,6 +41,7 @@ import {
   retryUpdate,
   runTalkbackUpdate,
   passWindowUpdate,
+  setConfigFreezesUpdate,
   setTransitionUpdate,
   stopUpdate,
   withdrawSignal,
@@ -91,6 +93,8 @@ export interface PasoOptions {
   updatesInFlight?: number;
   /** The named locks the config declares (null or absent: any name, `fifo`). */
   locks?: readonly LockDeclaration[] | null;
+  /** The config-wide change freezes, given to every coordinator and every execution. */
+  freezes?: readonly FreezeDefinition[];
 }
 
 /**
@@ -171,7 +175,31 @@ export class Paso {
       args: [input],
       startWorkflowOperation: start,
     });
+    // A pipeline created now (or by an older gateway) learns the config-wide freezes at once.
+    await this.sendConfigFreezes(definition.name).catch(() => undefined);
     return { name: definition.name, version: result.version, created: result.created };
+  }
+
+  /**
+   * Gives every pipeline's coordinator the config's change freezes (an empty list lifts earlier ones): what a
+   * gateway does when it starts, so that a freeze added to the config file holds every pipeline. Returns the
+   * pipelines whose freezes changed; throws when Temporal cannot be reached (the caller tries again).
+   */
+  async syncConfigFreezes(): Promise<string[]> {
+    const pipelines = await this.listPipelines();
+    const changed = await mapLimit(pipelines, 8, async (p) => {
+      const given = JSON.stringify(p.configFreezes ?? []);
+      if (given === JSON.stringify(this.options.freezes ?? [])) return false;
+      return (await this.sendConfigFreezes(p.name)).changed;
+    });
+    return pipelines.filter((_, i) => changed[i]).map((p) => p.name);
+  }
+
+  private sendConfigFreezes(pipeline: string): Promise<{ changed: boolean }> {
+    const input = { freezes: [...(this.options.freezes ?? [])], by: 'config' };
+    return retryWhileBusy(() =>
+      coordinatorHandle(this.client, pipeline).executeUpdate(setConfigFreezesUpdate, { args: [input] }),
+    );
   }
 
   /**
@@ -322,6 +350,7 @@ export class Paso {
       };
       const lockOrders = this.lockOrders(allocated.definition);
       if (lockOrders) input.lockOrders = lockOrders;
+      if (this.options.freezes?.length) input.configFreezes = [...this.options.freezes];
       if (!allocated.created) return this.repeatedTrigger(input, allocated.at);
       try {
         await this.startExecution(input, 'FAIL');

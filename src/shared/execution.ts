@@ -2,7 +2,7 @@
  * Execution statuses, ids and the input that starts an execution. The view users read is in
  * `execution-view.ts`.
  */
-import type { PipelineDefinition, Variables } from './definition.js';
+import type { FreezeDefinition, PipelineDefinition, Variables } from './definition.js';
 import type { Trigger } from './execution-view.js';
 import type { LockOrder } from './named-locks.js';
 
@@ -22,6 +22,8 @@ export interface ExecutionInput {
   heartbeatTimeoutSeconds?: number;
   /** The execution in the gateway, for people who review it (from PASO_PUBLIC_URL). */
   reviewUrl?: string | null;
+  /** The config-wide change freezes when it was triggered: a PARALLEL execution then asks before every stage. */
+  configFreezes?: FreezeDefinition[];
   /** The order of each named lock its stages name, from the config's `locks` when it was triggered. */
   lockOrders?: Record<string, LockOrder>;
   /** PARALLEL: stages whose transition was disabled when the execution was given its id; it asks before those. */

@@ -6,7 +6,7 @@
  * Schemas are loose about extra fields, so a newer gateway may send an older worker more than it reads.
  */
 import { z } from 'zod';
-import { pipelineDefinitionSchema } from './definition.js';
+import { freezeSchema, pipelineDefinitionSchema } from './definition.js';
 import { parseExecutionId } from './execution.js';
 import { LOCK_MODES, LOCK_ORDERS, lockNameSchema, MAX_STAGE_LOCKS } from './named-locks.js';
 import type {
@@ -27,6 +27,7 @@ import type {
   ResumeDecision,
   RetryInput,
   RunTalkbackInput,
+  SetConfigFreezesInput,
   SetTransitionInput,
   StageGrantedInput,
   StageWaitInput,
@@ -107,6 +108,10 @@ export const messageSchemas = {
     reason: z.string().max(1000).optional(),
     by,
   }) satisfies z.ZodType<SetTransitionInput>,
+  setConfigFreezes: z.object({
+    freezes: z.array(freezeSchema).max(100),
+    by,
+  }) satisfies z.ZodType<SetConfigFreezesInput>,
   passWindow: z.object({ executionId, stage: text, reason: text, by }) satisfies z.ZodType<PassWindowInput>,
   requestStage: z.object({
     executionId,

@@ -3,7 +3,7 @@
  * name without its suffix; these are the names to use with `temporal workflow signal/query/update`.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { PipelineDefinition } from './definition.js';
+import type { FreezeDefinition, PipelineDefinition } from './definition.js';
 import type { ExecutionStatus, ExecutionView, TalkbackRun, WaitingFor } from './execution-view.js';
 import type { LockMode, LockOrder, LockView } from './named-locks.js';
 import type { PipelineState, StageState, WaitReason } from './pipeline-state.js';
@@ -57,7 +57,17 @@ export interface PipelineSnapshot {
   updatedBy: string;
   executionsStarted: number;
   deleted: boolean;
+  /** The config-wide freezes the coordinator was last given (absent: none ever). */
+  configFreezes?: FreezeDefinition[];
 }
+
+export interface SetConfigFreezesInput {
+  /** The config file's `freezes`, as the gateway read them (an empty list lifts them). */
+  freezes: FreezeDefinition[];
+  by: string;
+}
+/** Gateway → coordinator: the config-wide change freezes now (kept beside the pipeline's own). */
+export const setConfigFreezesUpdate = defineUpdate<{ changed: boolean }, [SetConfigFreezesInput]>('setConfigFreezes');
 
 export const putDefinitionUpdate = defineUpdate<PutDefinitionResult, [PutDefinitionInput]>('putDefinition');
 export const allocateExecutionUpdate = defineUpdate<AllocateExecutionResult, [AllocateExecutionInput]>(

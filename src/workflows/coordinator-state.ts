@@ -2,7 +2,7 @@
  * The coordinator's state and its rules, as a plain class with no Temporal in it: the workflow feeds it
  * events and persists `toJSON()` across continue-as-new. Unit-tested on its own.
  */
-import type { PipelineDefinition } from '../shared/definition.js';
+import type { FreezeDefinition, PipelineDefinition } from '../shared/definition.js';
 import { executionIdOf } from '../shared/execution.js';
 import type {
   AllocateExecutionInput,
@@ -58,6 +58,8 @@ export interface CoordinatorData extends PipelineSnapshot {
   creationReported: boolean;
   /** PARALLEL: executions given their ids in the last {@link RECENT_ALLOCATION_MS}. */
   recent?: RecentAllocation[];
+  /** How many times the config-wide freezes changed: the calendars are read again when it does. */
+  configRevision?: number;
 }
 
 export class IdempotencyConflict extends Error {
@@ -211,6 +213,7 @@ export class CoordinatorState {
         deleted: previous.deleted,
         creationReported: true,
       });
+      if (previous.configFreezes) this.setConfigFreezes(previous.configFreezes);
       this.locks.redefine(
         previous.definition.executionMode,
         previous.definition.stages.map((st) => st.name),
@@ -221,10 +224,27 @@ export class CoordinatorState {
     return this.locks.restore(recovered.running);
   }
 
-  /** The stages whose windows or the pipeline's freezes decide when they may be entered, by name. */
+  /**
+   * The config-wide freezes (the gateway gives them): kept beside the pipeline's own. Returns whether they
+   * changed.
+   */
+  setConfigFreezes(freezes: FreezeDefinition[]): boolean {
+    if (stableJson(freezes) === stableJson(this.data.configFreezes ?? [])) return false;
+    if (freezes.length > 0) this.data.configFreezes = cloneJson(freezes);
+    else delete this.data.configFreezes;
+    this.data.configRevision = (this.data.configRevision ?? 0) + 1;
+    return true;
+  }
+
+  /** Changes whenever what the calendars are made of changes (a new version, new config-wide freezes). */
+  calendarRevision(): string {
+    return `${this.data.version}/${this.data.configRevision ?? 0}`;
+  }
+
+  /** The stages whose windows or the pipeline's (or the config's) freezes decide when they may be entered. */
   calendars(): Record<string, Calendar> {
     const { definition } = this.data;
-    const freezes = definition.freezes ?? [];
+    const freezes = [...(definition.freezes ?? []), ...(this.data.configFreezes ?? [])];
     const calendars: Record<string, Calendar> = {};
     for (const st of definition.stages) {
       if (st.windows || freezes.length > 0) calendars[st.name] = { windows: st.windows ?? [], freezes };
@@ -274,8 +294,17 @@ export class CoordinatorState {
   }
 
   snapshot(): PipelineSnapshot {
-    const { name, definition, version, updatedAt, updatedBy, executionsStarted, deleted } = this.data;
-    return { name, definition, version, updatedAt, updatedBy, executionsStarted, deleted };
+    const { name, definition, version, updatedAt, updatedBy, executionsStarted, deleted, configFreezes } = this.data;
+    return {
+      name,
+      definition,
+      version,
+      updatedAt,
+      updatedBy,
+      executionsStarted,
+      deleted,
+      ...(configFreezes ? { configFreezes } : {}),
+    };
   }
 
   toJSON(): CoordinatorData {

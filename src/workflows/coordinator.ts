@@ -37,6 +37,7 @@ import {
   pipelineStateQuery,
   putDefinitionUpdate,
   requestStageSignal,
+  setConfigFreezesUpdate,
   setTransitionUpdate,
   stageGrantedSignal,
   stageWaitSignal,
@@ -257,6 +258,10 @@ export async function coordinator(input: CoordinatorInput): Promise<void> {
     (request) => validateTransition(state, request),
   );
 
+  setCheckedUpdateHandler(setConfigFreezesUpdate, 'setConfigFreezes', ({ freezes }) =>
+    whenReady(() => ({ changed: state.setConfigFreezes(freezes) })),
+  );
+
   setCheckedUpdateHandler(
     passWindowUpdate,
     'passWindow',
@@ -345,12 +350,12 @@ async function calendarLoop(state: CoordinatorState, dispatch: (effects: Effect[
     await condition(() => Object.keys(state.calendars()).length > 0);
     // Histories written before calendars never get here: none of their definitions had one.
     if (!patched(PATCHES.deploymentWindows)) return condition(() => false) as Promise<never>;
-    let version: number;
+    let revision: string;
     do {
-      version = state.snapshot().version;
+      revision = state.calendarRevision();
       const { effects, next } = state.applyCalendars(Date.now());
       dispatch(effects);
-      const changed = () => state.snapshot().version !== version;
+      const changed = () => state.calendarRevision() !== revision;
       if (next === null) await condition(changed);
       else await condition(changed, Math.max(1, next - Date.now()));
     } while (Object.keys(state.calendars()).length > 0);

@@ -355,9 +355,10 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     abandonTimer = null;
   }
 
-  /** The stage's windows or the pipeline's freezes decide when it may be entered. */
+  /** The stage's windows or the pipeline's (or the config's) freezes decide when it may be entered. */
   function hasCalendar(stage: Stage): boolean {
-    return stage.windows !== undefined || (input.definition.freezes?.length ?? 0) > 0;
+    const freezes = (input.definition.freezes?.length ?? 0) + (input.configFreezes?.length ?? 0);
+    return stage.windows !== undefined || freezes > 0;
   }
 
   /** A failure rolls back when the pipeline says so, unless it was a rejection (Clarive). */
