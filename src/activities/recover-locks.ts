@@ -11,6 +11,7 @@ import type { ExecutionView } from '../shared/execution-view.js';
 import { executionQuery, namedLockDataQuery } from '../shared/messages.js';
 import { executionWorkflowId } from '../shared/temporal.js';
 import { mapLimit } from '../map-limit.js';
+import { newestClosedRun } from './recover.js';
 import type { NamedLockData } from '../workflows/named-lock-table.js';
 
 export interface RecoverNamedLocksInput {
@@ -28,15 +29,10 @@ export async function recoverNamedLocks(
   input: RecoverNamedLocksInput,
 ): Promise<RecoveredNamedLocks | null> {
   const { client } = deps;
-  const query = `WorkflowId = '${input.workflowId}' AND ExecutionStatus != 'Running'`;
-  let newest: { runId: string; closed: number } | null = null;
-  for await (const wf of client.workflow.list({ query })) {
-    const closed = wf.closeTime?.getTime() ?? 0;
-    if (!newest || closed > newest.closed) newest = { runId: wf.runId, closed };
-  }
-  if (!newest) return null;
+  const runId = await newestClosedRun(client, input.workflowId);
+  if (!runId) return null;
   const data = (await client.workflow
-    .getHandle(input.workflowId, newest.runId)
+    .getHandle(input.workflowId, runId)
     .query(namedLockDataQuery)
     .catch(() => null)) as NamedLockData | null;
   if (!data) return null;

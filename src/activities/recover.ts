@@ -44,17 +44,26 @@ export async function recoverPipeline(deps: RecoverDeps, input: RecoverPipelineI
 
 /** The last state of the coordinator's newest closed run, or null when there is none Temporal still keeps. */
 async function previousSnapshot(client: Client, workflowId: string) {
+  const runId = await newestClosedRun(client, workflowId);
+  if (!runId) return null;
+  return client.workflow
+    .getHandle(workflowId, runId)
+    .query(pipelineQuery)
+    .catch(() => null);
+}
+
+/**
+ * The run id of the newest closed run of a workflow (terminated, or ended), or null when Temporal keeps none.
+ * Temporal answers queries on it by replaying it: what a run started afresh recovers from.
+ */
+export async function newestClosedRun(client: Client, workflowId: string): Promise<string | null> {
   const query = `WorkflowId = '${workflowId}' AND ExecutionStatus != 'Running'`;
   let newest: { runId: string; closed: number } | null = null;
   for await (const wf of client.workflow.list({ query })) {
     const closed = wf.closeTime?.getTime() ?? 0;
     if (!newest || closed > newest.closed) newest = { runId: wf.runId, closed };
   }
-  if (!newest) return null;
-  return client.workflow
-    .getHandle(workflowId, newest.runId)
-    .query(pipelineQuery)
-    .catch(() => null);
+  return newest?.runId ?? null;
 }
 
 /** Where a running execution is: in a stage (its lock is its), or waiting in front of one. */
