@@ -15,6 +15,10 @@
  *     then all 1,000 run: none lost, none twice, in execution-number order (FIFO)
  *  6. queue depth: the hand-off with one execution waiting (30 pairs) against the hand-offs of the burst while
  *     hundreds wait in front of the stage
+ *
+ * `BENCH_ONLY=depth` measures 5 and 6 alone, and adds what the worker's SDK metrics say about each phase (mean
+ * workflow task and activation times by workflow type, sticky cache misses): the queue-depth figures without
+ * waiting for the rest.
  */
 import { fileStore } from '../src/store/files.js';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -35,6 +39,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const HANDOFFS = Number(process.env.BENCH_HANDOFFS ?? 100);
 const THROUGHPUT_N = Number(process.env.BENCH_EXECUTIONS ?? 100);
 const TRIGGERS = Number(process.env.BENCH_TRIGGERS ?? 1000);
+const DEPTH_ONLY = process.env.BENCH_ONLY === 'depth';
 const TOKEN = 'bench-admin-token';
 const USERS = { users: [{ name: 'bench', token: TOKEN, roles: ['admin'] }] };
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -92,7 +97,8 @@ async function clusterTarget(): Promise<Target> {
   };
 }
 
-interface Figures {
+/** Sections 1–4 (absent with `BENCH_ONLY=depth`). */
+interface BaseFigures {
   latencies: number[];
   pasoGaps: number[];
   bareGaps: number[];
@@ -101,14 +107,63 @@ interface Figures {
   parallelEvents: number;
   queuedEvents: number;
   coordinatorPerHandoff: number;
+}
+
+/** Sections 5 and 6, and what the SDK metrics say of the pairs (shallow) and of the burst once all are in (deep). */
+interface DepthFigures {
   triggers: { seconds: number; latencies: number[]; retried: number; errors: string[] };
   burst: { ran: number; distinct: number; outOfOrder: number; maxDepth: number; deepGaps: number[] };
   shallowGaps: number[];
+  sdk: { shallow: string[]; deep: string[] };
+}
+
+interface Figures extends DepthFigures {
+  base: BaseFigures | null;
+}
+
+/** Paso's HTTP API as the benchmark uses it, and a Temporal client to wait for executions. */
+interface Api {
+  client: Client;
+  base: string;
+  headers: Record<string, string>;
+  put: (definition: PipelineDefinitionInput) => Promise<void>;
+  trigger: (pipeline: string) => Promise<string>;
+  finished: (id: string) => Promise<unknown>;
 }
 
 async function measure(target: Target): Promise<Figures> {
-  const { work } = target;
   const client = new Client({ connection: await Connection.connect({ address: target.address }) });
+  const base = target.gateways[0]!;
+  const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+  const api: Api = {
+    client,
+    base,
+    headers,
+    put: async (definition) => {
+      const r = await fetch(`${base}/pipelines/${definition.name}`, {
+        method: 'PUT',
+        headers,
+        body: JSON.stringify(definition),
+      });
+      if (!r.ok) throw new Error(`PUT ${definition.name}: ${r.status} ${await r.text()}`);
+    },
+    trigger: async (pipeline) => {
+      const r = await fetch(`${base}/pipelines/${pipeline}/executions`, { method: 'POST', headers, body: '{}' });
+      if (r.status !== 201) throw new Error(`trigger ${pipeline}: ${r.status} ${await r.text()}`);
+      return ((await r.json()) as { executionId: string }).executionId;
+    },
+    finished: (id) => client.workflow.getHandle(id).result(),
+  };
+  try {
+    const baseFigures = DEPTH_ONLY ? null : await measureBase(target, api);
+    return { base: baseFigures, ...(await measureDepth(target, api)) };
+  } finally {
+    await client.connection.close();
+  }
+}
+
+async function measureBase(target: Target, { client, put, trigger, finished }: Api): Promise<BaseFigures> {
+  const { work } = target;
 
   const bareConnection = await NativeConnection.connect({ address: target.address });
   const bareWorker = await Worker.create({
@@ -134,23 +189,6 @@ async function measure(target: Target): Promise<Figures> {
     }),
   });
   const bareRunning = bareWorker.run();
-
-  const base = target.gateways[0]!;
-  const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-  const put = async (definition: PipelineDefinitionInput) => {
-    const r = await fetch(`${base}/pipelines/${definition.name}`, {
-      method: 'PUT',
-      headers,
-      body: JSON.stringify(definition),
-    });
-    if (!r.ok) throw new Error(`PUT ${definition.name}: ${r.status} ${await r.text()}`);
-  };
-  const trigger = async (pipeline: string) => {
-    const r = await fetch(`${base}/pipelines/${pipeline}/executions`, { method: 'POST', headers, body: '{}' });
-    if (r.status !== 201) throw new Error(`trigger ${pipeline}: ${r.status} ${await r.text()}`);
-    return ((await r.json()) as { executionId: string }).executionId;
-  };
-  const finished = (id: string) => client.workflow.getHandle(id).result();
 
   // ---- 1. trigger → first action ----
   const marks = path.join(work, 'marks');
@@ -240,6 +278,23 @@ async function measure(target: Target): Promise<Figures> {
     coordinatorEvents += history.events!.length;
   }
 
+  bareWorker.shutdown();
+  await bareRunning;
+  await bareConnection.close();
+  return {
+    latencies,
+    pasoGaps,
+    bareGaps,
+    pasoRate,
+    bareRate,
+    parallelEvents,
+    queuedEvents,
+    coordinatorPerHandoff: coordinatorEvents / (HANDOFFS + 1),
+  };
+}
+
+async function measureDepth(target: Target, { base, headers, put, trigger, finished }: Api): Promise<DepthFigures> {
+  const { work } = target;
   // ---- 6a. hand-off with one execution waiting ----
   const pairStamps = path.join(work, 'pairs');
   await put({
@@ -248,12 +303,15 @@ async function measure(target: Target): Promise<Figures> {
     stages: [{ name: 'S', actions: [{ name: 'a', type: 'command', run: stampScript(pairStamps, 0.3) }] }],
   });
   const shallowGaps: number[] = [];
+  const sdkBefore = await sdkMetrics(base);
   for (let i = 0; i < 30; i++) {
     const first = await trigger('pairs');
     const second = await trigger('pairs'); // waits alone in front of the stage while the first runs
     await Promise.all([finished(first), finished(second)]);
     shallowGaps.push(...handoffs(pairStamps, [first, second]));
   }
+
+  const sdkPairs = await sdkMetrics(base);
 
   // ---- 5. 1,000 triggers at once into one pipeline, over every gateway ----
   const burstStamps = path.join(work, 'burst');
@@ -266,7 +324,7 @@ async function measure(target: Target): Promise<Figures> {
   const triggerLatencies: number[] = [];
   const errors: string[] = [];
   let retried = 0;
-  t = Date.now();
+  const t = Date.now();
   await Promise.all(
     Array.from({ length: TRIGGERS }, async (_, i) => {
       const gateway = target.gateways[i % target.gateways.length]!;
@@ -291,26 +349,17 @@ async function measure(target: Target): Promise<Figures> {
     }),
   );
   const burstSeconds = (Date.now() - t) / 1000;
+  const sdkAllIn = await sdkMetrics(base);
   // ---- 6b. all of them run, in order; the hand-offs while many wait ----
   await Promise.all(accepted.map((a) => finished(a.id)));
   const burst = burstFigures(burstStamps, accepted);
 
-  bareWorker.shutdown();
-  await bareRunning;
-  await bareConnection.close();
-  await client.connection.close();
+  const sdk = { shallow: sdkDelta(sdkBefore, sdkPairs), deep: sdkDelta(sdkAllIn, await sdkMetrics(base)) };
   return {
-    latencies,
-    pasoGaps,
-    bareGaps,
-    pasoRate,
-    bareRate,
-    parallelEvents,
-    queuedEvents,
-    coordinatorPerHandoff: coordinatorEvents / (HANDOFFS + 1),
     triggers: { seconds: burstSeconds, latencies: triggerLatencies, retried, errors },
     burst,
     shallowGaps,
+    sdk,
   };
 }
 
@@ -348,7 +397,7 @@ function burstFigures(file: string, accepted: { id: string; at: number }[]) {
 
 function report(targets: Target[], figures: Figures[]): void {
   const ms = (v: number) => `${v.toFixed(0)} ms`;
-  const rows: [string, (f: Figures) => string][] = [
+  const baseRows: [string, (f: BaseFigures) => string][] = [
     [
       `trigger → first action running, ${RUNS} sequential: median / p90`,
       (f) => `${ms(pct(f.latencies, 50))} / ${ms(pct(f.latencies, 90))}`,
@@ -373,6 +422,8 @@ function report(targets: Target[], figures: Figures[]): void {
       (f) => `${f.parallelEvents.toFixed(0)} / ${f.queuedEvents.toFixed(0)} events`,
     ],
     ['coordinator events per hand-off', (f) => f.coordinatorPerHandoff.toFixed(1)],
+  ];
+  const depthRows: [string, (f: DepthFigures) => string][] = [
     [
       `${TRIGGERS} triggers of one QUEUED pipeline at once: accepted/s`,
       (f) => (f.triggers.latencies.length / f.triggers.seconds).toFixed(1),
@@ -399,15 +450,57 @@ function report(targets: Target[], figures: Figures[]): void {
       (f) => `${(pct(f.burst.deepGaps, 50) / pct(f.shallowGaps, 50)).toFixed(2)}×`,
     ],
   ];
+  const rows: [string, (f: Figures) => string][] = [
+    ...(figures.every((f) => f.base)
+      ? baseRows.map(([label, value]): [string, (f: Figures) => string] => [label, (f) => value(f.base!)])
+      : []),
+    ...depthRows,
+  ];
   const width = Math.max(...rows.map(([label]) => label.length));
   console.log(`\nPaso benchmark (${targets.map((t) => `${t.label}: ${t.gateways.length} gateway(s)`).join('; ')})\n`);
   console.log(`${''.padEnd(width)}  ${targets.map((t) => t.label.padEnd(22)).join('')}`);
   for (const [label, value] of rows)
     console.log(`${label.padEnd(width)}  ${figures.map((f) => value(f).padEnd(22)).join('')}`);
   for (const [i, f] of figures.entries()) {
+    if (DEPTH_ONLY) {
+      console.log(`\n${targets[i]!.label}, SDK metrics while the 30 pairs ran:\n  ${f.sdk.shallow.join('\n  ')}`);
+      console.log(`${targets[i]!.label}, SDK metrics while the burst drained:\n  ${f.sdk.deep.join('\n  ')}`);
+    }
     if (f.triggers.errors.length)
       console.log(`\n${targets[i]!.label} trigger errors (first 5): ${f.triggers.errors.slice(0, 5).join('; ')}`);
   }
+}
+
+/**
+ * The worker's SDK metrics, as its process's gateway serves them (none on the cluster, where the gateways run
+ * no worker): each `_sum`/`_count` of a histogram and each counter, by metric and labels.
+ */
+async function sdkMetrics(base: string): Promise<Map<string, number>> {
+  const values = new Map<string, number>();
+  const text = await fetch(`${base}/metrics`).then(
+    (r) => (r.ok ? r.text() : ''),
+    () => '',
+  );
+  for (const line of text.split('\n')) {
+    const m = /^(temporal_[a-z_]+?(?:_sum|_count|_miss|_hit|_total))(\{[^}]*\})? ([0-9.eE+-]+)$/.exec(line);
+    if (m) values.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]));
+  }
+  return values;
+}
+
+/** Per workflow type, what changed between two scrapes: mean task and activation times, cache misses. */
+function sdkDelta(before: Map<string, number>, after: Map<string, number>): string[] {
+  const delta = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
+  const lines: string[] = [];
+  for (const key of after.keys()) {
+    if (!key.includes('_count') && !key.includes('_miss') && !key.includes('_hit')) continue;
+    const n = delta(key);
+    if (n <= 0 || !/workflow_type="(coordinator|execution)"|sticky/.test(key)) continue;
+    const sum = key.includes('_count') ? delta(key.replace('_count', '_sum')) : NaN;
+    const short = key.replace(/,?(namespace|task_queue|service_name)="[^"]*"/g, '').replace('{,', '{');
+    lines.push(`${short}: ${n}${Number.isNaN(sum) ? '' : `, mean ${(sum / n).toFixed(1)}`}`);
+  }
+  return lines;
 }
 
 async function main() {
