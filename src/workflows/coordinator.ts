@@ -328,10 +328,10 @@ export async function coordinator(input: CoordinatorInput): Promise<void> {
 async function watchLoop(state: CoordinatorState, dispatch: (effects: Effect[]) => void): Promise<never> {
   const now = () => new Date().toISOString();
   for (;;) {
-    await condition(() => state.locks.watched().length > 0);
-    if (state.locks.watched(now()).length === 0) {
+    await condition(() => state.locks.watchesAny());
+    if (!state.locks.watchesAny(now())) {
       // Only places kept for executions about to start: they arrive, or are old enough to be checked.
-      const nothingFresh = () => state.locks.watched(now()).length > 0 || state.locks.watched().length === 0;
+      const nothingFresh = () => state.locks.watchesAny(now()) || !state.locks.watchesAny();
       await condition(nothingFresh, RESERVATION_GRACE_MS + 1_000);
       continue;
     }

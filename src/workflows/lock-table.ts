@@ -136,13 +136,31 @@ export class LockTable {
    */
   watched(now?: string): string[] {
     const ids = new Set<string>();
-    const settled = (w: Inbound) =>
-      !w.reserved || now === undefined || Date.parse(now) - Date.parse(w.since) > RESERVATION_GRACE_MS;
+    const settled = this.settled(now);
     for (const s of Object.values(this.data.stages)) {
       for (const h of s.holders) ids.add(h.executionId);
       for (const w of s.inbound) if (settled(w)) ids.add(w.executionId);
     }
     return [...ids];
+  }
+
+  /**
+   * Whether {@link watched} would name anyone, without listing them: the coordinator's watch loop waits on it,
+   * and the SDK evaluates a waiting condition after every activation, so it stops at the first one found.
+   */
+  watchesAny(now?: string): boolean {
+    const settled = this.settled(now);
+    for (const s of Object.values(this.data.stages)) {
+      if (s.holders.length > 0 || s.inbound.some(settled)) return true;
+    }
+    return false;
+  }
+
+  /** Whether the watcher may check a place yet: a kept place only {@link RESERVATION_GRACE_MS} after it was kept. */
+  private settled(now: string | undefined): (w: Inbound) => boolean {
+    if (now === undefined) return () => true;
+    const at = Date.parse(now);
+    return (w) => !w.reserved || at - Date.parse(w.since) > RESERVATION_GRACE_MS;
   }
 
   /**
@@ -208,14 +226,17 @@ export class LockTable {
   withdraw(executionId: string): Effect[] {
     const effects: Effect[] = [];
     for (const [name, s] of Object.entries(this.data.stages)) {
-      const waiting = s.inbound.length;
-      s.inbound = s.inbound.filter((w) => w.executionId !== executionId);
-      if (s.unfinished) s.unfinished = s.unfinished.filter((u) => u.executionId !== executionId);
+      // Lists are copied only where the execution is: the watcher's verdicts mostly name one that left already.
+      const waited = s.inbound.some((w) => w.executionId === executionId);
+      if (waited) s.inbound = s.inbound.filter((w) => w.executionId !== executionId);
+      if (s.unfinished?.some((u) => u.executionId === executionId)) {
+        s.unfinished = s.unfinished.filter((u) => u.executionId !== executionId);
+      }
       if (isHolder(s, executionId)) {
         s.holders = s.holders.filter((h) => h.executionId !== executionId);
         if (s.latest?.executionId === executionId && s.latest.status === 'InProgress') s.latest.status = 'Cancelled';
         effects.push(...this.admit(name));
-      } else if (s.inbound.length < waiting) {
+      } else if (waited) {
         // A place kept for an execution that never started may have held up those behind it.
         effects.push(...this.admit(name));
       }

@@ -178,6 +178,7 @@ describe('QUEUED mode', () => {
     t.reserve('web-1', 1, 'Deploy', AT);
     expect(t.watched(AT)).toEqual([]);
     expect(t.watched('2026-11-22T10:00:31.000Z')).toEqual(['web-1']);
+    expect([t.watchesAny(), t.watchesAny(AT), t.watchesAny('2026-11-22T10:00:31.000Z')]).toEqual([true, false, true]);
     // It never started: withdrawn, the next one enters.
     t.reserve('web-2', 2, 'Deploy', AT);
     req(t, 'web-2');
@@ -271,6 +272,29 @@ describe('withdrawing and redefining', () => {
     expect(t.withdraw('web-2')).toEqual([]);
     expect(t.withdraw('web-1')).toEqual([grant('web-3')]);
     expect(t.view('Deploy')).toMatchObject({ lockedBy: 'web-3', inbound: [] });
+  });
+
+  it('watches lock holders and those waiting, and nobody once all are gone', () => {
+    const t = LockTable.create('QUEUED', ['Build', 'Deploy']);
+    expect(t.watchesAny()).toBe(false);
+    req(t, 'web-1', 'Deploy');
+    expect([t.watchesAny(), t.watchesAny(AT)]).toEqual([true, true]);
+    req(t, 'web-2', 'Deploy');
+    t.leave('web-1', 'Deploy', 'Succeeded');
+    expect(t.watched()).toEqual(['web-2']);
+    t.leave('web-2', 'Deploy', 'Succeeded');
+    expect([t.watched(), t.watchesAny()]).toEqual([[], false]);
+  });
+
+  it('changes nothing when withdrawing an execution that holds and waits for nothing (it left already)', () => {
+    const t = LockTable.create('QUEUED', ['Build', 'Deploy']);
+    for (const id of ['web-1', 'web-2', 'web-3']) req(t, id);
+    t.leave('web-1', 'Deploy', 'Succeeded');
+    const before = JSON.stringify(t.toJSON());
+    expect(t.withdraw('web-1')).toEqual([]);
+    expect(JSON.stringify(t.toJSON())).toBe(before);
+    expect(t.withdraw('web-3')).toEqual([]);
+    expect(t.view('Deploy')).toMatchObject({ lockedBy: 'web-2', inbound: [] });
   });
 
   it('grants again to an execution that asks twice (a reset workflow)', () => {
