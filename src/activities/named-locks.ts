@@ -7,7 +7,7 @@
 import type { Client } from '@temporalio/client';
 import type { AcquireLocksInput } from '../shared/messages.js';
 import { acquireLocksSignal } from '../shared/messages.js';
-import { NAMED_LOCKS_WORKFLOW_ID } from '../shared/named-locks.js';
+import { namedLocksWorkflowId } from '../shared/named-locks.js';
 import type { namedLocks } from '../workflows/named-locks.js';
 
 export interface NamedLocksDeps {
@@ -18,7 +18,7 @@ export interface NamedLocksDeps {
 
 export async function requestNamedLocks(deps: NamedLocksDeps, input: AcquireLocksInput): Promise<void> {
   await deps.client.workflow.signalWithStart<typeof namedLocks, [AcquireLocksInput]>('namedLocks', {
-    workflowId: NAMED_LOCKS_WORKFLOW_ID,
+    workflowId: namedLocksWorkflowId(deps.taskQueue),
     taskQueue: deps.taskQueue,
     args: [{}],
     signal: acquireLocksSignal,

@@ -7,6 +7,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { ExecutionView } from '../shared/execution-view.js';
 import { executionQuery, namedLockDataQuery } from '../shared/messages.js';
 import { executionWorkflowId } from '../shared/temporal.js';
@@ -31,11 +32,11 @@ export async function recoverNamedLocks(
   const { client } = deps;
   const runId = await newestClosedRun(client, input.workflowId);
   if (!runId) return null;
-  const data = (await client.workflow
-    .getHandle(input.workflowId, runId)
-    .query(namedLockDataQuery)
-    .catch(() => null)) as NamedLockData | null;
-  if (!data) return null;
+  // A query that fails is retried with the activity, never taken for an empty state: that would grant locks
+  // still held.
+  Context.current().heartbeat();
+  const data = (await client.workflow.getHandle(input.workflowId, runId).query(namedLockDataQuery)) as NamedLockData;
+  Context.current().heartbeat();
   const places = [
     ...Object.values(data.locks).flatMap((l) => l.holders.map((h) => ({ ...h, holds: true }))),
     ...data.waiting.map((w) => ({ executionId: w.executionId, stage: w.stage, holds: false })),
@@ -45,23 +46,27 @@ export async function recoverNamedLocks(
     const view = await client.workflow
       .getHandle(executionWorkflowId(p.executionId))
       .query(executionQuery)
-      .catch(() => null);
+      .catch((err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) return null;
+        throw err;
+      });
     return view !== null && (p.holds ? holdsStage(view, p.stage) : waitsForLocks(view, p.stage));
   });
   const stale = places.filter((_, i) => !verdicts[i]).map(({ executionId, stage }) => ({ executionId, stage }));
   return { data, stale };
 }
 
-/** In the stage, or rolling back after failing in it (named locks are held through a rollback). */
+/**
+ * In the stage, or rolling back after failing in it (named locks are held through a rollback), or still
+ * asking: its grant was lost with the terminated run (it asks again, and is told again).
+ */
 function holdsStage(view: ExecutionView, stage: string): boolean {
   const status = view.stages.find((s) => s.name === stage)?.status;
-  return (
-    status === 'InProgress' || status === 'Stopping' || (status === 'Failed' && view.rollback?.status === 'InProgress')
-  );
+  if (status === 'InProgress' || status === 'Stopping') return true;
+  return (status === 'Failed' && view.rollback?.status === 'InProgress') || waitsForLocks(view, stage);
 }
 
-/** Still in front of the stage (told it waits for a lock, or not told anything yet). */
+/** Still in front of the stage, asking for its named locks (a retried stage too, whatever it showed before). */
 function waitsForLocks(view: ExecutionView, stage: string): boolean {
-  const notEntered = view.stages.find((s) => s.name === stage)?.status === null;
-  return view.status === 'InProgress' && notEntered && (view.waiting === null || view.waiting.stage === stage);
+  return view.status === 'InProgress' && view.waiting?.for === 'LOCK' && view.waiting.stage === stage;
 }

@@ -60,15 +60,21 @@ export async function newestClosedRun(client: Client, workflowId: string): Promi
   const query = `WorkflowId = '${workflowId}' AND ExecutionStatus != 'Running'`;
   let newest: { runId: string; closed: number } | null = null;
   for await (const wf of client.workflow.list({ query })) {
+    Context.current().heartbeat();
     const closed = wf.closeTime?.getTime() ?? 0;
     if (!newest || closed > newest.closed) newest = { runId: wf.runId, closed };
   }
   return newest?.runId ?? null;
 }
 
-/** Where a running execution is: in a stage (its lock is its), or waiting in front of one. */
+/**
+ * Where a running execution is: in a stage (its lock is its), or waiting in front of one. One waiting for its
+ * stage's named locks already holds the stage's own lock (taken first).
+ */
 function placeOf(view: ExecutionView): { holds: string | null; waitsFor: string | null } {
   if (view.executionMode === 'PARALLEL') return { holds: null, waitsFor: null };
   const active = view.stages.find((s) => s.status === 'InProgress' || s.status === 'Stopping');
-  return { holds: active?.name ?? null, waitsFor: active ? null : (view.waiting?.stage ?? null) };
+  if (active) return { holds: active.name, waitsFor: null };
+  if (view.waiting?.for === 'LOCK') return { holds: view.waiting.stage, waitsFor: null };
+  return { holds: null, waitsFor: view.waiting?.stage ?? null };
 }

@@ -18,9 +18,10 @@ import type { FreezeDefinition, PipelineDefinition } from '../shared/definition.
 import type { ExecutionInput } from '../shared/execution.js';
 import { executionIdOf, parseExecutionId } from '../shared/execution.js';
 import type { LockDeclaration, PasoConfig, User } from '../config.js';
-import { lockNeeds, type LockOrder, type LockView, NAMED_LOCKS_WORKFLOW_ID } from '../shared/named-locks.js';
+import { lockNeeds, type LockOrder, type LockView, namedLocksWorkflowId } from '../shared/named-locks.js';
 import { formatPath } from '../shared/validation.js';
 import { mapLimit } from '../map-limit.js';
+import { logger } from '../log.js';
 import type { ExecutionStatus, ExecutionView, TalkbackRun } from '../shared/execution-view.js';
 import { EXECUTION_STATUSES } from '../shared/execution-view.js';
 import type { AllocateExecutionInput, AllocateExecutionResult, PipelineSnapshot } from '../shared/messages.js';
@@ -175,8 +176,11 @@ export class Paso {
       args: [input],
       startWorkflowOperation: start,
     });
-    // A pipeline created now (or by an older gateway) learns the config-wide freezes at once.
-    await this.sendConfigFreezes(definition.name).catch(() => undefined);
+    // A pipeline created now (or by an older gateway) learns the config-wide freezes at once; should that fail,
+    // the definition stands and the next gateway start gives them.
+    await this.sendConfigFreezes(definition.name).catch((err: unknown) => {
+      logger.warn({ pipeline: definition.name, err }, 'the config-wide freezes could not be given to the pipeline');
+    });
     return { name: definition.name, version: result.version, created: result.created };
   }
 
@@ -187,11 +191,20 @@ export class Paso {
    */
   async syncConfigFreezes(): Promise<string[]> {
     const pipelines = await this.listPipelines();
+    let failed = 0;
     const changed = await mapLimit(pipelines, 8, async (p) => {
       const given = JSON.stringify(p.configFreezes ?? []);
       if (given === JSON.stringify(this.options.freezes ?? [])) return false;
-      return (await this.sendConfigFreezes(p.name)).changed;
+      try {
+        return (await this.sendConfigFreezes(p.name)).changed;
+      } catch (err) {
+        // One pipeline refusing (its coordinator runs older code, say) does not hold the others back.
+        failed += 1;
+        logger.warn({ pipeline: p.name, err }, 'the config-wide freezes could not be given to the pipeline');
+        return false;
+      }
     });
+    if (failed > 0) throw new Error(`the config-wide freezes could not be given to ${failed} pipelines`);
     return pipelines.filter((_, i) => changed[i]).map((p) => p.name);
   }
 
@@ -228,7 +241,7 @@ export class Paso {
   async locks(): Promise<LockInfo[]> {
     let known: LockView[] = [];
     try {
-      known = await this.client.workflow.getHandle(NAMED_LOCKS_WORKFLOW_ID).query(namedLocksQuery);
+      known = await this.client.workflow.getHandle(namedLocksWorkflowId(this.taskQueue)).query(namedLocksQuery);
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     }

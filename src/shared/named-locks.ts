@@ -5,6 +5,7 @@
  * waits for all of them. This module is the vocabulary both sides share: names, orders, the view.
  */
 import { z } from 'zod';
+import { DEFAULT_TASK_QUEUE } from './temporal.js';
 
 /** Letters, digits and `:._-`, so that a name reads well in a URL (`/locks/env:prod`) and in a log. */
 export const LOCK_NAME = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,99}$/;
@@ -50,8 +51,13 @@ export function lockTokenVariable(name: string): string {
   return `PASO_LOCK_TOKEN_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 }
 
-/** The workflow that holds every named lock. */
-export const NAMED_LOCKS_WORKFLOW_ID = 'paso-named-locks';
+/**
+ * The workflow that holds every named lock of a deployment: `paso-named-locks`, or `paso-named-locks:<task
+ * queue>` for a deployment on another task queue (deployments sharing a namespace each have their own).
+ */
+export function namedLocksWorkflowId(taskQueue: string): string {
+  return taskQueue === DEFAULT_TASK_QUEUE ? 'paso-named-locks' : `paso-named-locks:${taskQueue}`;
+}
 
 export interface LockHolderView {
   executionId: string;

@@ -122,9 +122,12 @@ export class ExecutionState {
     this.v.waiting = { stage, for: reason, ...(reason === 'WINDOW' ? { opensAt: opensAt ?? null } : {}) };
   }
 
-  /** The execution holds its stage's lock (if any) and waits for a named lock that `heldBy` hold. */
-  waitsForLock(stage: string, lock: string, heldBy: string[]): void {
-    this.v.waiting = { stage, for: 'LOCK', lock, heldBy };
+  /**
+   * The execution holds its stage's lock (if any) and waits for a named lock that `heldBy` hold (absent: it
+   * has asked and has no answer yet).
+   */
+  waitsForLock(stage: string, lock: string, heldBy?: string[]): void {
+    this.v.waiting = { stage, for: 'LOCK', lock, ...(heldBy ? { heldBy } : {}) };
   }
 
   /** An admin let the execution through the shut window of `stage`. */

@@ -21,6 +21,7 @@ import {
   sleep,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import { endText, waitingText } from '../shared/chat-text.js';
 import type { SignalDefinition } from '@temporalio/common';
@@ -45,7 +46,7 @@ import {
   transitionClosedSignal,
   withdrawSignal,
 } from '../shared/messages.js';
-import { lockNeeds, NAMED_LOCKS_WORKFLOW_ID } from '../shared/named-locks.js';
+import { lockNeeds, namedLocksWorkflowId } from '../shared/named-locks.js';
 import { coordinatorWorkflowId, PasoPipeline, PasoStage, PasoStatus } from '../shared/temporal.js';
 import type { Activities } from '../activities/index.js';
 import type { ActionContext } from './actions.js';
@@ -112,11 +113,13 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   let abandonTimer: CancellationScope | null = null;
   let retryRequest: RetryInput | null = null;
   const overtaken = new Map<string, string>();
-  const namedLocks = getExternalWorkflowHandle(NAMED_LOCKS_WORKFLOW_ID);
+  const namedLocks = getExternalWorkflowHandle(namedLocksWorkflowId(workflowInfo().taskQueue));
   /** It asked for named locks: it may hold some to give back. */
   let askedLocks = false;
   /** The named locks granted for a stage, with their fencing tokens. */
   let lockGrant = null as { stage: string; tokens: Record<string, number> } | null;
+  /** The stage whose named locks it is asking for now: answers about any other are stale. */
+  let asking = null as string | null;
   const chat = new ExecutionChat(input, state, now);
   const manual = new ManualWaits(input.trigger.by, (stage, action) => state.knowsAction(stage, action));
   let rejected = false;
@@ -169,11 +172,14 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     superseded = true;
     supersededBy = by;
   });
-  setCheckedSignalHandler(locksGrantedSignal, 'locksGranted', (grant) => void (lockGrant = grant));
-  setCheckedSignalHandler(locksWaitSignal, 'locksWait', ({ stage, lock, heldBy }) => {
-    if (lockGrant?.stage !== stage && state.status === 'InProgress') state.waitsForLock(stage, lock, heldBy);
+  setCheckedSignalHandler(locksGrantedSignal, 'locksGranted', (grant) => {
+    if (grant.stage === asking) lockGrant = grant;
   });
-  setCheckedSignalHandler(lockSupersededSignal, 'lockSuperseded', ({ by }) => {
+  setCheckedSignalHandler(locksWaitSignal, 'locksWait', ({ stage, lock, heldBy }) => {
+    if (stage === asking && lockGrant?.stage !== stage) state.waitsForLock(stage, lock, heldBy);
+  });
+  setCheckedSignalHandler(lockSupersededSignal, 'lockSuperseded', ({ stage, by }) => {
+    if (stage !== asking) return;
     superseded = true;
     supersededBy = by;
   });
@@ -224,8 +230,8 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
         const held = end.heldLocks && lockGrant?.stage === end.heldLocks ? lockGrant.tokens : {};
         await rollBack(input, state, now, held);
       }
-      if (end.heldStage) await leaveStage(end.heldStage, 'Failed');
       if (end.heldLocks) await releaseLocks(end.heldLocks);
+      if (end.heldStage) await leaveStage(end.heldStage, 'Failed');
       // What the stop waited for has ended: nothing is left to abandon.
       cancelAbandonTimer();
       state.finish(end.status, now(), end.error ?? null);
@@ -296,10 +302,11 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
       state.stageEnded(stage.name, result.status, now());
       // The next execution enters once this one's rollback is over, never while it undeploys.
       const hold = locked && rollsBack(result) && patched(PATCHES.rollbackHoldsStage);
-      if (asks && !hold) await leaveStage(stage.name, result.status);
-      // Named locks are new (no older history has them): they are held through a rollback whatever the mode.
+      // Named locks are new (no older history has them): they are held through a rollback whatever the mode,
+      // and given back first (a coordinator out of reach must not keep other pipelines waiting).
       const holdLocks = stage.locks !== undefined && rollsBack(result);
       if (stage.locks && !holdLocks) await releaseLocks(stage.name);
+      if (asks && !hold) await leaveStage(stage.name, result.status);
       if (result.status !== 'Succeeded') {
         return {
           ...result,
@@ -402,14 +409,24 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   async function takeNamedLocks(stage: Stage): Promise<'granted' | 'Superseded' | 'Stopped'> {
     askedLocks = true;
     lockGrant = null as typeof lockGrant;
+    asking = stage.name;
+    state.waitsForLock(stage.name, lockNeeds(stage.locks)[0]!.name);
     const orders = input.lockOrders ?? {};
-    await requestNamedLocks({
-      executionId: input.executionId,
-      stage: stage.name,
-      createdAt: input.trigger.at,
-      locks: lockNeeds(stage.locks).map((need) => ({ ...need, order: orders[need.name] ?? 'fifo' })),
-    });
-    await condition(() => lockGrant?.stage === stage.name || superseded || state.stopRequest !== null);
+    const request = () =>
+      requestNamedLocks({
+        executionId: input.executionId,
+        stage: stage.name,
+        createdAt: input.trigger.at,
+        locks: lockNeeds(stage.locks).map((need) => ({ ...need, order: orders[need.name] ?? 'fifo' })),
+      });
+    await request();
+    const answered = () => lockGrant?.stage === stage.name || superseded || state.stopRequest !== null;
+    // Asked again now and then (1 min, doubling to an hour; the locks repeat their answer), so that a request or
+    // an answer lost with a terminated locks workflow is made again, at a cost of a few events a day.
+    for (let minutes = 1; !(await condition(answered, `${minutes}m`)); minutes = Math.min(minutes * 2, 60)) {
+      await request();
+    }
+    asking = null;
     if (lockGrant?.stage === stage.name && !superseded && !state.stopRequest) return 'granted';
     await releaseLocks(stage.name);
     lockGrant = null;

@@ -84,7 +84,10 @@ export class NamedLockTable {
     const { executionId, stage } = request;
     for (const need of request.locks) {
       const lock = (this.data.locks[need.name] ??= { order: need.order, token: this.data.origin ?? 0, holders: [] });
-      lock.order = need.order; // the config's order as of this request
+      // The config's order as of this request's trigger, taken only while the lock is idle, so that an older
+      // execution's request never reorders those waiting.
+      const idle = lock.holders.length === 0 && !this.data.waiting.some((w) => this.needs(w, need.name));
+      if (idle) lock.order = need.order;
     }
     const held = this.tokensOf(executionId, stage);
     if (held) return [{ type: 'grant', executionId, stage, tokens: held }];
@@ -144,6 +147,15 @@ export class NamedLockTable {
     );
     if (this.holdingsCount() + this.data.waiting.length === before) return [];
     return this.schedule(now);
+  }
+
+  /**
+   * No token from now on is below `floor`: a run started afresh recovers a state that may be older than the
+   * last one (visibility lags), so it counts on from its own start time (ms), above any token given before.
+   */
+  raiseTokens(floor: number): void {
+    this.data.origin = Math.max(this.data.origin ?? 0, floor);
+    for (const lock of Object.values(this.data.locks)) lock.token = Math.max(lock.token, floor);
   }
 
   /** Every execution holding or waiting for a lock, for the watcher. */

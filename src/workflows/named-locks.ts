@@ -101,6 +101,7 @@ export async function namedLocks(input: NamedLocksInput = {}): Promise<void> {
     const recovered = await recoverNamedLocks({ workflowId: workflowInfo().workflowId });
     if (recovered) {
       table = new NamedLockTable(recovered.data);
+      table.raiseTokens(Date.now());
       for (const { executionId, stage } of recovered.stale) dispatch(table.release(executionId, stage, now()));
     }
     ready = true;

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { LockInfo } from '../../src/api/schemas.js';
-import { NAMED_LOCKS_WORKFLOW_ID } from '../../src/shared/named-locks.js';
+import { namedLocksWorkflowId } from '../../src/shared/named-locks.js';
 import { executionWorkflowId } from '../../src/shared/temporal.js';
 import { Api, uniqueName } from '../support/api.js';
 import { disjoint, Gates } from '../support/gates.js';
@@ -140,7 +140,7 @@ describe('named locks', () => {
     const e1 = await api.trigger(name);
     await poll(() => gates.started(e1, 'deploy')).toBe(true);
     const e2 = await api.trigger(name);
-    await poll(() => waiting(e2)).toMatchObject({ for: 'LOCK', lock: 'locks-newest' });
+    await poll(async () => (await lock('locks-newest')).waiters.map((w) => w.executionId)).toEqual([e2]);
     const e3 = await api.trigger(name);
     expect((await api.waitFor(e2, ['Superseded'])).stages[0]!.status).toBeNull();
     await poll(async () => (await lock('locks-newest')).waiters.map((w) => w.executionId)).toEqual([e3]);
@@ -158,6 +158,8 @@ describe('named locks', () => {
     const e1 = await api.trigger(name);
     await poll(() => gates.started(e1, 'deploy')).toBe(true);
     const e2 = await api.trigger(name);
+    // (PARALLEL executions ask for the lock as they start: e3 is triggered once e2 waits, for a known order.)
+    await poll(async () => (await lock('locks-watch')).waiters.map((w) => w.executionId)).toEqual([e2]);
     const e3 = await api.trigger(name);
     await poll(async () => (await lock('locks-watch')).waiters.map((w) => w.executionId)).toEqual([e2, e3]);
 
@@ -182,10 +184,14 @@ describe('named locks', () => {
     const e1 = await api.trigger(name);
     await poll(() => gates.started(e1, 'deploy')).toBe(true);
     const e2 = await api.trigger(name);
+    // (PARALLEL executions ask for the lock as they start: e3 is triggered once e2 waits, for a known order.)
+    await poll(async () => (await lock('locks-recover')).waiters.map((w) => w.executionId)).toEqual([e2]);
     const e3 = await api.trigger(name);
     await poll(async () => (await lock('locks-recover')).waiters.map((w) => w.executionId)).toEqual([e2, e3]);
 
-    await client.workflow.getHandle(NAMED_LOCKS_WORKFLOW_ID).terminate('named-locks test: terminated by an operator');
+    await client.workflow
+      .getHandle(namedLocksWorkflowId('paso-test'))
+      .terminate('named-locks test: terminated by an operator');
     // While it is gone, e1 ends (its release finds no workflow) and e3 is stopped.
     gates.open(e1, 'deploy');
     expect((await api.waitFor(e1)).status).toBe('Succeeded');

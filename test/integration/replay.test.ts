@@ -12,7 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { execa } from 'execa';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { NAMED_LOCKS_WORKFLOW_ID } from '../../src/shared/named-locks.js';
+import { namedLocksWorkflowId } from '../../src/shared/named-locks.js';
 import { coordinatorWorkflowId, executionWorkflowId } from '../../src/shared/temporal.js';
 import { resolveTemporalCli } from '../../src/temporal/cli.js';
 import { WORKFLOW_BUNDLE } from '../../src/temporal/worker.js';
@@ -134,7 +134,7 @@ describe('replay', () => {
       executionWorkflowId(retried),
       executionWorkflowId(manual),
       executionWorkflowId(locked),
-      NAMED_LOCKS_WORKFLOW_ID,
+      namedLocksWorkflowId('paso-test'), // the test Paso's task queue
     ];
     const histories = await Promise.all(
       ids.map(async (workflowId) => ({

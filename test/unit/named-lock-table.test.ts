@@ -243,6 +243,30 @@ describe('named locks', () => {
     ]);
   });
 
+  it('never gives a token below a raised floor (a run recovered from an older state)', () => {
+    const t = NamedLockTable.create();
+    ask(t, 'a-1', ['env:prod']);
+    t.release('a-1', null, NOW);
+    t.raiseTokens(T0);
+    expect(granted(ask(t, 'b-1', ['env:prod']))).toEqual(['b-1']);
+    expect(t.lockView('env:prod')!.token).toBe(T0 + 1);
+    expect(ask(t, 'c-1', ['db'])).toEqual([
+      { type: 'grant', executionId: 'c-1', stage: 'Deploy', tokens: { db: T0 + 1 } },
+    ]);
+  });
+
+  it('takes a new order only while the lock is idle, so an older request never reorders those waiting', () => {
+    const t = NamedLockTable.create();
+    ask(t, 'a-1', ['db'], { order: 'oldest-first' });
+    ask(t, 'b-1', ['db'], { order: 'oldest-first', created: 5 });
+    ask(t, 'c-1', ['db'], { order: 'fifo', created: 1 }); // triggered before the config changed
+    expect(t.lockView('db')!.order).toBe('oldest-first');
+    expect(waiters(t, 'db')).toEqual(['c-1', 'b-1']);
+    for (const id of ['a-1', 'c-1', 'b-1']) t.release(id, null, NOW);
+    ask(t, 'd-1', ['db'], { order: 'fifo' });
+    expect(t.lockView('db')!.order).toBe('fifo');
+  });
+
   it('survives continue-as-new: its data carries everything', () => {
     const t = NamedLockTable.create();
     ask(t, 'a-1', ['env:prod']);
