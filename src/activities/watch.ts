@@ -69,11 +69,21 @@ export async function watchExecutions(deps: WatchDeps, input: WatchExecutionsInp
     ctx.heartbeat();
     const holders = watched.filter((id) => held.has(id));
     const waiters = watched.filter((id) => !held.has(id));
-    const gone = await sweep(deps.client, holders, waiters, described);
+    const found = await sweep(deps.client, holders, waiters, described);
+    // Most of what a sweep finds gone left by itself meanwhile (a holder that ended after leaving its stage):
+    // only those still watched are returned, so the workflow is woken (and writes history) only for real work.
+    const gone = found.length > 0 ? await stillWatched(deps.client, coordinator, found) : [];
     if (gone.length > 0) return gone;
     await ctx.sleep(deps.watchIntervalMs);
   }
   return [];
+}
+
+/** Of `ids`, those the workflow still watches. */
+async function stillWatched(client: Client, workflow: WorkflowHandle, ids: string[]): Promise<string[]> {
+  const watched = new Set(await abortable(client, () => workflow.query(watchedExecutionsQuery)));
+  Context.current().heartbeat();
+  return ids.filter((id) => watched.has(id));
 }
 
 /** Who holds a lock of the coordinator (stage locks) or of the named locks: they are described every sweep. */

@@ -235,6 +235,8 @@ describe('the OpenAPI document', () => {
       '/executions/{id}/trap',
       '/executions/{id}/window-pass',
       '/healthz',
+      '/locks',
+      '/locks/{name}',
       '/me',
       '/metrics',
       '/openapi.json',
