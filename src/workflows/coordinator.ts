@@ -7,7 +7,6 @@
  */
 import {
   ActivityCancellationType,
-  allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -52,6 +51,7 @@ import { setCheckedSignalHandler, setCheckedUpdateHandler } from './guard.js';
 import type { Effect } from './lock-table.js';
 import { RESERVATION_GRACE_MS } from './lock-table.js';
 import { PATCHES } from './patches.js';
+import { runUntilContinueAsNew, watchExecutions } from './watching.js';
 
 export interface CoordinatorInput {
   /** The first definition, when the pipeline is created (after continue-as-new, it is in `restored`). */
@@ -60,15 +60,6 @@ export interface CoordinatorInput {
   /** The state carried over by continue-as-new. */
   restored?: CoordinatorData;
 }
-
-const { watchExecutions } = proxyActivities<Activities>({
-  summary: 'watch lock holders and waiting executions',
-  startToCloseTimeout: '70m',
-  heartbeatTimeout: '30s',
-  // Continue-as-new cancels the watcher and must not wait for it.
-  cancellationType: ActivityCancellationType.TRY_CANCEL,
-  retry: { initialInterval: '1s', maximumInterval: '30s' },
-});
 
 const { recoverPipeline } = proxyActivities<Activities>({
   summary: 'learn the pipeline and its running executions from Temporal',
@@ -310,17 +301,10 @@ export async function coordinator(input: CoordinatorInput): Promise<void> {
     publish();
     ready = true;
   }
-  const watcher = new CancellationScope();
-  const watching = watcher
-    .run(() => Promise.all([watchLoop(state, dispatch), calendarLoop(state, dispatch)]))
-    .catch((err: unknown) => {
-      if (!isCancellation(err)) throw err;
-    });
-
-  await condition(() => workflowInfo().continueAsNewSuggested);
-  watcher.cancel();
-  await watching;
-  await condition(() => signalsInFlight === 0 && allHandlersFinished());
+  await runUntilContinueAsNew(
+    () => Promise.all([watchLoop(state, dispatch), calendarLoop(state, dispatch)]),
+    () => signalsInFlight === 0,
+  );
   await continueAsNew<typeof coordinator>({ by: '', restored: state.toJSON() });
 }
 

@@ -8,13 +8,10 @@
  * list each lock with its holders and waiters; `GET /locks` reads them by query.
  */
 import {
-  ActivityCancellationType,
-  allHandlersFinished,
   CancellationScope,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
-  isCancellation,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -35,6 +32,7 @@ import { executionWorkflowId } from '../shared/temporal.js';
 import { setCheckedSignalHandler } from './guard.js';
 import type { NamedLockData, NamedLockEffect } from './named-lock-table.js';
 import { NamedLockTable } from './named-lock-table.js';
+import { runUntilContinueAsNew, watchExecutions } from './watching.js';
 
 export interface NamedLocksInput {
   /** The state carried over by continue-as-new. */
@@ -45,14 +43,6 @@ const { recoverNamedLocks } = proxyActivities<Activities>({
   summary: 'recover the named locks of a terminated run',
   startToCloseTimeout: '10m',
   heartbeatTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '30s' },
-});
-
-const { watchExecutions } = proxyActivities<Activities>({
-  summary: 'watch lock holders and waiting executions',
-  startToCloseTimeout: '70m',
-  heartbeatTimeout: '30s',
-  cancellationType: ActivityCancellationType.TRY_CANCEL,
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
 
@@ -108,23 +98,16 @@ export async function namedLocks(input: NamedLocksInput = {}): Promise<void> {
   }
   describe();
 
-  const watcher = new CancellationScope();
-  const watching = watcher
-    .run(async () => {
+  await runUntilContinueAsNew(
+    async () => {
       for (;;) {
         await condition(() => table.watched().length > 0);
         const gone = await watchExecutions({ coordinatorWorkflowId: workflowInfo().workflowId, kind: 'named-locks' });
         for (const executionId of gone) dispatch(table.release(executionId, null, now()));
       }
-    })
-    .catch((err: unknown) => {
-      if (!isCancellation(err)) throw err;
-    });
-
-  await condition(() => workflowInfo().continueAsNewSuggested);
-  watcher.cancel();
-  await watching;
-  await condition(() => signalsInFlight === 0 && allHandlersFinished());
+    },
+    () => signalsInFlight === 0,
+  );
   await continueAsNew<typeof namedLocks>({ restored: table.toJSON() });
 }
 
