@@ -16,7 +16,7 @@ import {
   secretNamesSchema,
   type FreezeDefinition,
 } from './shared/definition.js';
-import { LOCK_ORDERS, lockNameSchema, lockTokenVariable } from './shared/named-locks.js';
+import { clashingLockNames, LOCK_ORDERS, lockNameSchema } from './shared/named-locks.js';
 import { DEFAULT_TASK_QUEUE } from './shared/temporal.js';
 import { toFieldErrors } from './shared/validation.js';
 import { LOG_LEVELS, type PasoLogLevel } from './log.js';
@@ -118,17 +118,10 @@ const fileSchema = z
       )
       .default([])
       .superRefine((items, ctx) => {
-        const variables = new Map<string, string>();
-        items.forEach((l, i) => {
-          const variable = lockTokenVariable(l.name);
-          const other = variables.get(variable);
-          if (other === l.name) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: 'duplicate lock' });
-          else if (other !== undefined) {
-            const message = `"${other}" and "${l.name}" would both give ${variable} to commands`;
-            ctx.addIssue({ code: 'custom', path: [i, 'name'], message });
-          }
-          variables.set(variable, l.name);
-        });
+        const names = items.map((l) => l.name);
+        for (const { index, message } of clashingLockNames(names, 'duplicate lock')) {
+          ctx.addIssue({ code: 'custom', path: [index, 'name'], message });
+        }
       }),
     secrets: z
       .array(secretSchema)

@@ -4,7 +4,7 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { lockTokenVariable, MAX_STAGE_LOCKS, stageLockSchema } from './named-locks.js';
+import { clashingLockNames, MAX_STAGE_LOCKS, stageLockSchema } from './named-locks.js';
 import { forbiddenVariableReason } from './variables.js';
 
 export const PIPELINE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -198,18 +198,10 @@ export const stageSchema = z
       .min(1)
       .max(MAX_STAGE_LOCKS)
       .superRefine((locks, ctx) => {
-        const seen = new Map<string, string>();
-        locks.forEach((l, i) => {
-          const name = typeof l === 'string' ? l : l.name;
-          const variable = lockTokenVariable(name);
-          const other = seen.get(variable);
-          if (other !== undefined) {
-            const message =
-              other === name ? 'named twice' : `"${other}" and "${name}" would both give ${variable} to commands`;
-            ctx.addIssue({ code: 'custom', path: [i], message });
-          }
-          seen.set(variable, name);
-        });
+        const names = locks.map((l) => (typeof l === 'string' ? l : l.name));
+        for (const { index, message } of clashingLockNames(names, 'named twice')) {
+          ctx.addIssue({ code: 'custom', path: [index], message });
+        }
       })
       .optional(),
     actions: z

@@ -52,6 +52,23 @@ export function lockTokenVariable(name: string): string {
 }
 
 /**
+ * Lock names that clash, each with the reason: a name given again (`twice`, the caller's word for it), or
+ * another name that would give commands the same `PASO_LOCK_TOKEN_<NAME>`. For the config's `locks` and a
+ * stage's alike.
+ */
+export function clashingLockNames(names: readonly string[], twice: string): { index: number; message: string }[] {
+  const seen = new Map<string, string>();
+  return names.flatMap((name, index) => {
+    const variable = lockTokenVariable(name);
+    const other = seen.get(variable);
+    seen.set(variable, name);
+    if (other === undefined) return [];
+    const message = other === name ? twice : `"${other}" and "${name}" would both give ${variable} to commands`;
+    return [{ index, message }];
+  });
+}
+
+/**
  * The workflow that holds every named lock of a deployment: `paso-named-locks`, or `paso-named-locks:<task
  * queue>` for a deployment on another task queue (deployments sharing a namespace each have their own).
  */

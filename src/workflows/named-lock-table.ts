@@ -97,7 +97,7 @@ export class NamedLockTable {
       return this.tellWaiters();
     }
     // An execution is in one stage at a time: whatever it still has elsewhere is stale.
-    const effects = this.drop(executionId, now);
+    const effects = this.release(executionId, null, now);
 
     const arriving: Waiter = {
       executionId,
@@ -309,13 +309,6 @@ export class NamedLockTable {
       if (h) (tokens ??= {})[name] = h.token;
     }
     return tokens;
-  }
-
-  private drop(executionId: string, now: string): NamedLockEffect[] {
-    const has =
-      this.data.waiting.some((w) => w.executionId === executionId) ||
-      Object.values(this.data.locks).some((l) => l.holders.some((h) => h.executionId === executionId));
-    return has ? this.release(executionId, null, now) : [];
   }
 
   private holdingsCount(): number {
