@@ -58,11 +58,12 @@ export async function benchPaso(
     PASO_TASK_QUEUE: taskQueue,
     // A log line per request and per command would be the benchmark's own load; BENCH_LOG_LEVEL=info shows them.
     PASO_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
-    ...(process.env.PASO_UPDATES_IN_FLIGHT ? { PASO_UPDATES_IN_FLIGHT: process.env.PASO_UPDATES_IN_FLIGHT } : {}),
+    ...passed('PASO_UPDATES_IN_FLIGHT', 'PASO_MAX_CACHED_WORKFLOWS'),
   });
   const worker = await startWorkerRole(config, server.address);
   const client = createClient(config, server.address);
-  const gateway = await startGatewayRole(config, client);
+  // As `npm start` does: the gateway starts executions eagerly on the worker beside it (BENCH_EAGER=0: not).
+  const gateway = await startGatewayRole(config, client, process.env.BENCH_EAGER === '0' ? undefined : worker.starter);
   return {
     base: `http://127.0.0.1:${port}`,
     async stop() {
@@ -71,6 +72,11 @@ export async function benchPaso(
       await worker.stop();
     },
   };
+}
+
+/** The settings among `names` that this benchmark's own environment sets, for the Paso it starts. */
+function passed(...names: string[]): Record<string, string> {
+  return Object.fromEntries(names.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])));
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

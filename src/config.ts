@@ -21,6 +21,12 @@ import { DEFAULT_TASK_QUEUE } from './shared/temporal.js';
 import { toFieldErrors } from './shared/validation.js';
 import { LOG_LEVELS, type PasoLogLevel } from './log.js';
 
+/**
+ * A worker's sticky cache, in workflows (`PASO_MAX_CACHED_WORKFLOWS`): the figures behind the number are in
+ * the README ("Tests and figures").
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
+
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -199,6 +205,11 @@ export interface PasoConfig {
   /** How long a worker told to stop (SIGTERM) lets running commands finish before it kills them. */
   shutdownGraceSeconds: number;
   /**
+   * Workflows a worker keeps in memory between their workflow tasks (`PASO_MAX_CACHED_WORKFLOWS`). One that
+   * leaves the cache is replayed from its history when it next has work: more memory against fewer replays.
+   */
+  maxCachedWorkflows: number;
+  /**
    * Temporal's heartbeat timeout for commands: a worker silent this long is taken for lost. A worker kills
    * its commands after three quarters of it without reaching Temporal (fencing), so an outage of Temporal or of
    * the network shorter than that changes nothing for running commands.
@@ -293,6 +304,7 @@ const envSchema = z.object({
   PASO_PUBLIC_URL: z.url().optional(),
   PASO_WORKSPACE_DIR: z.string().min(1).optional(),
   PASO_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(25),
+  PASO_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(DEFAULT_MAX_CACHED_WORKFLOWS),
   PASO_HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(3_600).default(60),
   PASO_WORKSPACE_RETENTION_HOURS: z.coerce
     .number()
@@ -344,6 +356,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     publicUrl: (e.PASO_PUBLIC_URL ?? `http://${e.PASO_HOST}:${e.PASO_PORT}`).replace(/\/$/, ''),
     workspaceDir: path.resolve(cwd, e.PASO_WORKSPACE_DIR ?? path.join(e.PASO_DATA_DIR, 'workspaces')),
     shutdownGraceSeconds: e.PASO_SHUTDOWN_GRACE_SECONDS,
+    maxCachedWorkflows: e.PASO_MAX_CACHED_WORKFLOWS,
     heartbeatTimeoutSeconds: e.PASO_HEARTBEAT_TIMEOUT_SECONDS,
     workspaceRetentionHours: e.PASO_WORKSPACE_RETENTION_HOURS,
     logLimitBytes: Math.round(e.PASO_LOG_LIMIT_MB * 1024 * 1024),

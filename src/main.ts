@@ -15,7 +15,6 @@ import {
   startWorkerRole,
   stopOnSignal,
 } from './roles.js';
-import type { Running } from './roles.js';
 import { projectRoot, resolveTemporalCli } from './temporal/cli.js';
 import type { DevServer } from './temporal/dev-server.js';
 import { startDevServer } from './temporal/dev-server.js';
@@ -46,11 +45,12 @@ try {
     address = server.address;
   }
 
-  const worker: Running = await startWorkerRole(config, address);
+  const worker = await startWorkerRole(config, address);
   stack.push(() => worker.stop());
   const client = createClient(config, address);
   stack.push(() => client.connection.close());
-  const gateway = await startGatewayRole(config, client);
+  // The gateway starts executions on this process's worker's connection: eager start (see PasoOptions.starter).
+  const gateway = await startGatewayRole(config, client, worker.starter);
   stack.push(() => gateway.stop());
 
   const examples = await registerExamples(client, config, path.join(projectRoot(), 'examples'));

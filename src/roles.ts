@@ -31,6 +31,11 @@ export interface Running {
   stop(): Promise<void>;
 }
 
+/** A worker role, with a client on its own connection for a gateway in the same process to start executions. */
+export interface RunningWorker extends Running {
+  starter: Client;
+}
+
 /**
  * What every Paso process does first with its config: the log level; the values no log line may show (secret
  * values given in the file or a worker's environment, the Slack credentials; file secrets are added when a
@@ -80,7 +85,7 @@ function workerSecrets(config: PasoConfig): Secrets {
   return new Secrets(config.secrets, process.env, config.configFile ? path.dirname(config.configFile) : process.cwd());
 }
 
-export async function startWorkerRole(config: PasoConfig, address: string): Promise<Running> {
+export async function startWorkerRole(config: PasoConfig, address: string): Promise<RunningWorker> {
   await installRuntime(config);
   await ensureSearchAttributes(config, address);
   const connection = await NativeConnection.connect({ address });
@@ -100,6 +105,7 @@ export async function startWorkerRole(config: PasoConfig, address: string): Prom
     dataDir: config.dataDir,
     workspaceDir: config.workspaceDir,
     shutdownGraceSeconds: config.shutdownGraceSeconds,
+    maxCachedWorkflows: config.maxCachedWorkflows,
     logLimitBytes: config.logLimitBytes,
     pasoOptions: config,
     slack: config.slack,
@@ -116,6 +122,11 @@ export async function startWorkerRole(config: PasoConfig, address: string): Prom
   if (metrics) workerLog.info(`worker: metrics on http://${config.host}:${config.metricsPort}/metrics`);
   workerLog.info({ taskQueue: config.taskQueue }, `worker: polling task queue "${config.taskQueue}" on ${address}`);
   return {
+    starter: new Client({
+      connection,
+      namespace: config.namespace,
+      interceptors: { workflow: tracingClientInterceptors() },
+    }),
     async stop() {
       metrics?.close();
       sweeper.stop();
@@ -171,12 +182,13 @@ export function createClient(config: PasoConfig, address: string): Client {
   return client;
 }
 
-export async function startGatewayRole(config: PasoConfig, client: Client): Promise<Running> {
+/** `starter`: the client of a worker role in this process (see `PasoOptions.starter`), if there is one. */
+export async function startGatewayRole(config: PasoConfig, client: Client, starter?: Client): Promise<Running> {
   checkDevUsers(config);
   const registering = registerInBackground(client, config.namespace);
   const freezing = syncFreezesInBackground(client, config);
   const store = await openStore(config, (line) => logger.info({ component: 'store' }, line));
-  const app = createApp({ client, config, store });
+  const app = createApp({ client, config, store, starter });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s)).once('error', reject);
   });

@@ -39,10 +39,12 @@ export interface AppDeps {
     >;
   /** Logs, annotations, attachments: PostgreSQL or the data directory's files (the default). */
   store?: PasoStore;
+  /** A client on this process's own worker's connection, when it has one: executions start eagerly on it. */
+  starter?: Client;
 }
 
-export function createApp({ client, config, store = fileStore(config.dataDir) }: AppDeps): express.Express {
-  const paso = new Paso(client, config.taskQueue, config);
+export function createApp({ client, config, store = fileStore(config.dataDir), starter }: AppDeps): express.Express {
+  const paso = new Paso(client, config.taskQueue, { ...config, starter });
   const app = express();
   app.disable('x-powered-by');
   // Behind a load balancer, the client's address (for the limit on failed authentications) comes from

@@ -96,6 +96,12 @@ export interface PasoOptions {
   locks?: readonly LockDeclaration[] | null;
   /** The config-wide change freezes, given to every coordinator and every execution. */
   freezes?: readonly FreezeDefinition[];
+  /**
+   * A client on the connection of a worker in this same process (`npm start` runs both): executions started
+   * through it ask for Temporal's eager start, and take their first workflow task from the start's answer
+   * instead of through the task queue. Absent (a gateway on its own): executions start the usual way.
+   */
+  starter?: Client;
 }
 
 /**
@@ -434,7 +440,9 @@ export class Paso {
   }
 
   private async startExecution(input: ExecutionInput, onConflict: 'FAIL' | 'USE_EXISTING'): Promise<void> {
-    await this.client.workflow.start<typeof execution>('execution', {
+    const starter = this.options.starter;
+    await (starter ?? this.client).workflow.start<typeof execution>('execution', {
+      requestEagerStart: starter !== undefined,
       workflowId: executionWorkflowId(input.executionId),
       taskQueue: this.taskQueue,
       args: [input],

@@ -17,6 +17,7 @@ import { createActivities } from '../activities/index.js';
 import { fileStore } from '../store/files.js';
 import type { PasoStore } from '../store/store.js';
 import type { PasoOptions } from '../api/paso.js';
+import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../config.js';
 import type { SlackSettings } from '../slack.js';
 import { slackClient } from '../slack.js';
 import { projectRoot } from './cli.js';
@@ -40,6 +41,8 @@ export interface PasoWorkerOptions {
   workspaceDir?: string;
   /** How long running commands may finish after SIGTERM (default 25 s). */
   shutdownGraceSeconds?: number;
+  /** Workflows kept in memory between their tasks (`PASO_MAX_CACHED_WORKFLOWS`). */
+  maxCachedWorkflows?: number;
   /** The most output one run of a command keeps in its log (default 50 MiB). */
   logLimitBytes?: number;
   /** Where logs and annotations go (default: the data directory's files). */
@@ -160,8 +163,9 @@ export async function createPasoWorker(options: PasoWorkerOptions): Promise<Paso
     ...workflows,
     // Workflows waiting for people hold nothing: past this many, the least recently used leave the cache and
     // are replayed from history when they next have work. Keeps a worker's memory flat however many wait
-    // (measured by `npm run bench:hibernate`).
-    maxCachedWorkflows: 250,
+    // (measured by `npm run bench:hibernate`); a queue longer than the cache replays each execution it grants
+    // (`BENCH_ONLY=depth npm run bench`).
+    maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     // A workflow task for an execution this worker has cached waits this long for it before any worker
     // takes it: a lost worker delays its executions' decisions by this much, not by the default 10 s.
     stickyQueueScheduleToStartTimeout: '2s',
