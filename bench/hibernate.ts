@@ -76,14 +76,29 @@ async function main() {
     }),
   );
   const port = await freePort();
+  const metricsPort = await freePort();
   const env = {
     TEMPORAL_ADDRESS: server.address,
     PASO_CONFIG: configFile,
     PASO_DATA_DIR: path.join(work, 'data'),
     PASO_PORT: String(port),
     PASO_TASK_QUEUE: 'hibernate',
+    ...(process.env.PASO_MAX_CACHED_WORKFLOWS
+      ? { PASO_MAX_CACHED_WORKFLOWS: process.env.PASO_MAX_CACHED_WORKFLOWS }
+      : {}),
   };
-  let worker = await startRole('worker.js', env, 'worker: polling');
+  const workerEnv = {
+    ...env,
+    PASO_METRICS_PORT: String(metricsPort),
+    ...(process.env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : {}),
+  };
+  /** The worker's JS heap in use and its memory outside the heap (Node's own figures, from its metrics). */
+  const heapMb = async (): Promise<string> => {
+    const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text());
+    const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+    return `heap used ${value('paso_process_nodejs_heap_size_used_bytes').toFixed(0)} MB, external ${value('paso_process_nodejs_external_memory_bytes').toFixed(0)} MB`;
+  };
+  let worker = await startRole('worker.js', workerEnv, 'worker: polling');
   const gateway = await startRole('gateway.js', env, 'gateway: listening');
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   const base = `http://127.0.0.1:${port}`;
@@ -105,6 +120,7 @@ async function main() {
   });
   await sleep(2_000);
   const rssBefore = rssMb(worker.pid!);
+  const heapBefore = await heapMb();
 
   const t0 = Date.now();
   const ids = await pool(
@@ -138,12 +154,14 @@ async function main() {
     tasks = now;
   }
   const rssWaiting = rssMb(worker.pid!);
+  const heapWaiting = await heapMb();
   await sleep(IDLE_SECONDS * 1000);
   const tasksWhileWaiting = (await workflowTasks()) - tasks;
   const rssAfterIdle = rssMb(worker.pid!);
+  const heapAfterIdle = await heapMb();
 
   await stopRole(worker);
-  worker = await startRole('worker.js', env, 'worker: polling');
+  worker = await startRole('worker.js', workerEnv, 'worker: polling');
   const rssRestarted = rssMb(worker.pid!);
 
   const t1 = Date.now();
@@ -162,11 +180,11 @@ async function main() {
 
   console.log(`\nPaso hibernation benchmark: ${N} executions waiting for an approval (this machine)\n`);
   console.log(`  triggered in                      ${triggerSeconds.toFixed(1)} s`);
-  console.log(`  worker RSS before                 ${rssBefore.toFixed(0)} MB`);
+  console.log(`  worker RSS before                 ${rssBefore.toFixed(0)} MB  (${heapBefore})`);
   console.log(
-    `  worker RSS with all waiting       ${rssWaiting.toFixed(0)} MB  (+${(rssWaiting - rssBefore).toFixed(0)} MB; target < +200 MB)`,
+    `  worker RSS with all waiting       ${rssWaiting.toFixed(0)} MB  (+${(rssWaiting - rssBefore).toFixed(0)} MB; target < +200 MB; ${heapWaiting})`,
   );
-  console.log(`  worker RSS after ${IDLE_SECONDS} s idle         ${rssAfterIdle.toFixed(0)} MB`);
+  console.log(`  worker RSS after ${IDLE_SECONDS} s idle         ${rssAfterIdle.toFixed(0)} MB  (${heapAfterIdle})`);
   console.log(`  workflow tasks while waiting      ${tasksWhileWaiting}  (over ${IDLE_SECONDS} s; target 0)`);
   console.log(`  worker restarted, RSS             ${rssRestarted.toFixed(0)} MB`);
   console.log(`  ${N} approvals sent in            ${approveSeconds.toFixed(1)} s (through the API)`);
