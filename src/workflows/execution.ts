@@ -273,10 +273,15 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   return state.view();
 
   async function runStages(plan: Plan): Promise<End> {
+    /** The stage it asked for already, as it left the one before. */
+    let asked: string | null = null;
     for (let i = plan.from; i < stages.length; i++) {
       const stage = stages[i]!;
       // A stop between stages leaves nothing to retry: no stage failed or was cut short.
-      if (state.stopRequest) return { status: 'Stopped' };
+      if (state.stopRequest) {
+        if (asked) await toCoordinator(withdrawSignal, { executionId: input.executionId });
+        return { status: 'Stopped' };
+      }
       // PARALLEL: only in front of a stage whose transition is disabled or that has a calendar (no lock: it
       // just passes the gate).
       const asks =
@@ -285,7 +290,8 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
         (hasCalendar(stage) && patched(PATCHES.deploymentWindows));
       if (asks) {
         consulted = true;
-        const entry = await enterStage(stage.name, i === plan.from && plan.retry === true);
+        const entry = await enterStage(stage.name, i === plan.from && plan.retry === true, asked === stage.name);
+        asked = null;
         if (entry !== 'granted') return { status: entry };
       }
       if (stage.locks) {
@@ -306,6 +312,13 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
       // and given back first (a coordinator out of reach must not keep other pipelines waiting).
       const holdLocks = stage.locks !== undefined && rollsBack(result);
       if (stage.locks && !holdLocks) await releaseLocks(stage.name);
+      // QUEUED and SUPERSEDED: it asks for the next stage before it leaves this one, so the next execution,
+      // let into this stage by its leaving, can never reach the next stage's queue ahead of it.
+      const next = stages[i + 1];
+      if (locked && result.status === 'Succeeded' && next && !state.stopRequest && patched(PATCHES.askBeforeLeaving)) {
+        await askForStage(next.name, false);
+        asked = next.name;
+      }
       if (asks && !hold) await leaveStage(stage.name, result.status);
       if (result.status !== 'Succeeded') {
         return {
@@ -377,17 +390,26 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     await toCoordinator(leaveStageSignal, { executionId: input.executionId, stage, outcome });
   }
 
-  /**
-   * Asks the coordinator for the stage's lock and waits, inbound, for it. A stop while waiting takes the
-   * execution off the waiting list at once (and gives back a lock granted meanwhile).
-   */
-  async function enterStage(stage: string, retry: boolean): Promise<'granted' | 'Superseded' | 'Stopped'> {
+  /** Asks the coordinator for the stage's lock; its answer (`stageGranted`, `stageWait`, `superseded`) comes later. */
+  async function askForStage(stage: string, retry: boolean): Promise<void> {
     granted = null;
     await toCoordinator(requestStageSignal, {
       executionId: input.executionId,
       stage,
       ...(retry ? { retry } : {}),
     });
+  }
+
+  /**
+   * Asks the coordinator for the stage's lock (unless it asked already) and waits, inbound, for it. A stop while waiting takes the
+   * execution off the waiting list at once (and gives back a lock granted meanwhile).
+   */
+  async function enterStage(
+    stage: string,
+    retry: boolean,
+    askedAlready = false,
+  ): Promise<'granted' | 'Superseded' | 'Stopped'> {
+    if (!askedAlready) await askForStage(stage, retry);
     await condition(() => granted === stage || superseded || state.stopRequest !== null);
     if (superseded) {
       // A retry refused: a newer execution has entered the stage since (the seed: it supersedes this one).

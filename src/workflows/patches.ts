@@ -38,4 +38,9 @@ export const PATCHES = {
    * (PARALLEL ones too) ask before a stage that has a calendar.
    */
   deploymentWindows: 'paso-deployment-windows',
+  /**
+   * QUEUED and SUPERSEDED: an execution asks for its next stage before it leaves the one it is in (before: it
+   * left, then asked), so the execution let into that stage behind it cannot overtake it at the next one.
+   */
+  askBeforeLeaving: 'paso-ask-before-leaving',
 } as const;
