@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { benchServer, freePort, runBench, sleep } from './support.js';
+import { benchServer, freePort, passed, runBench, sleep } from './support.js';
 
 const N = Number(process.env.BENCH_WAITING ?? 1000);
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 30);
@@ -83,9 +83,7 @@ async function main() {
     PASO_DATA_DIR: path.join(work, 'data'),
     PASO_PORT: String(port),
     PASO_TASK_QUEUE: 'hibernate',
-    ...(process.env.PASO_MAX_CACHED_WORKFLOWS
-      ? { PASO_MAX_CACHED_WORKFLOWS: process.env.PASO_MAX_CACHED_WORKFLOWS }
-      : {}),
+    ...passed('PASO_MAX_CACHED_WORKFLOWS'),
   };
   const workerEnv = {
     ...env,

@@ -75,7 +75,7 @@ export async function benchPaso(
 }
 
 /** The settings among `names` that this benchmark's own environment sets, for the Paso it starts. */
-function passed(...names: string[]): Record<string, string> {
+export function passed(...names: string[]): Record<string, string> {
   return Object.fromEntries(names.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])));
 }
 

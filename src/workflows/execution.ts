@@ -401,8 +401,9 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   }
 
   /**
-   * Asks the coordinator for the stage's lock (unless it asked already) and waits, inbound, for it. A stop while waiting takes the
-   * execution off the waiting list at once (and gives back a lock granted meanwhile).
+   * Asks the coordinator for the stage's lock (unless it asked already, as it left the stage before) and waits,
+   * inbound, for it. A stop while waiting takes the execution off the waiting list at once (and gives back a
+   * lock granted meanwhile).
    */
   async function enterStage(
     stage: string,
