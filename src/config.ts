@@ -9,14 +9,8 @@ import { BlockList, isIP } from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
-import {
-  freezeSchema,
-  pipelineNameSchema,
-  secretNameSchema,
-  secretNamesSchema,
-  type FreezeDefinition,
-} from './shared/definition.js';
-import { clashingLockNames, LOCK_ORDERS, lockNameSchema } from './shared/named-locks.js';
+import { definitionSchemas, type FreezeDefinition } from './shared/definition.js';
+import { clashingLockNames, LOCK_ORDERS, lockSchemas } from './shared/named-locks.js';
 import { DEFAULT_TASK_QUEUE } from './shared/temporal.js';
 import { toFieldErrors } from './shared/validation.js';
 import { LOG_LEVELS, type PasoLogLevel } from './log.js';
@@ -51,14 +45,14 @@ const userSchema = z
 
 const secretSchema = z
   .object({
-    name: secretNameSchema,
+    name: definitionSchemas().secretName,
     value: z.string().min(1).optional(),
     file: z.string().min(1).optional(),
     env: z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
       .optional(),
-    pipelines: z.array(pipelineNameSchema).min(1).optional(),
+    pipelines: z.array(definitionSchemas().pipelineName).min(1).optional(),
   })
   .strict()
   .refine(
@@ -96,7 +90,7 @@ const fileSchema = z
             allowed: principals,
             /** The command is killed (SIGTERM, then SIGKILL) after this long. */
             timeoutSeconds: z.number().int().positive().max(86_400).default(600),
-            secrets: secretNamesSchema.optional(),
+            secrets: definitionSchemas().secretNames.optional(),
           })
           .strict(),
       )
@@ -110,13 +104,13 @@ const fileSchema = z
         });
       }),
     /** Change freezes of every pipeline: while one lasts, no stage of any pipeline is entered. */
-    freezes: z.array(freezeSchema).max(100).default([]),
+    freezes: z.array(definitionSchemas().freeze).max(100).default([]),
     /** Named locks shared by every pipeline (stage `locks`): each declared once, with its order. */
     locks: z
       .array(
         z
           .object({
-            name: lockNameSchema,
+            name: lockSchemas().lockName,
             order: z.enum(LOCK_ORDERS).default('fifo'),
             description: z.string().max(1000).optional(),
           })

@@ -13,7 +13,7 @@ import { createApp } from './api/app.js';
 import { Paso } from './api/paso.js';
 import type { PasoConfig } from './config.js';
 import { checkDevUsers, ConfigError } from './config.js';
-import { pipelineDefinitionSchema } from './shared/definition.js';
+import { definitionSchemas } from './shared/definition.js';
 import { toFieldErrors } from './shared/validation.js';
 import { registerSearchAttributes } from './temporal/search-attributes.js';
 import { createPasoWorker } from './temporal/worker.js';
@@ -255,7 +255,9 @@ export async function registerExamples(client: Client, config: PasoConfig, dir: 
   const files = (await readdir(dir).catch(() => [])).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();
   const registered: string[] = [];
   for (const file of files) {
-    const parsed = pipelineDefinitionSchema.safeParse(YAML.parse(await readFile(path.join(dir, file), 'utf8')));
+    const parsed = definitionSchemas().pipelineDefinition.safeParse(
+      YAML.parse(await readFile(path.join(dir, file), 'utf8')),
+    );
     if (!parsed.success) {
       const problems = toFieldErrors(parsed.error).map((e) => `${e.path}: ${e.message}`);
       throw new ConfigError(`example ${file} is invalid: ${problems.join('; ')}`);

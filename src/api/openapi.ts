@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { createDocument } from 'zod-openapi';
 import type { ZodOpenApiOperationObject, ZodOpenApiResponsesObject } from 'zod-openapi';
-import { pipelineDefinitionSchema } from '../shared/definition.js';
+import { definitionSchemas } from '../shared/definition.js';
 import { talkbackRunSchema } from '../shared/execution-view.js';
 import {
   annotationBody,
@@ -157,8 +157,8 @@ export function openApiDocument(): object {
           requestParams: { path: pipelineParams },
           requestBody: {
             content: {
-              'application/json': { schema: pipelineDefinitionSchema },
-              'application/yaml': { schema: pipelineDefinitionSchema },
+              'application/json': { schema: definitionSchemas().pipelineDefinition },
+              'application/yaml': { schema: definitionSchemas().pipelineDefinition },
             },
           },
           responses: {
@@ -173,7 +173,7 @@ export function openApiDocument(): object {
           responses: {
             '200': json(
               z.object({
-                definition: pipelineDefinitionSchema,
+                definition: definitionSchemas().pipelineDefinition,
                 version: z.number().int(),
                 updatedAt: z.string(),
                 updatedBy: z.string(),

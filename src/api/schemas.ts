@@ -3,10 +3,10 @@
  * is generated from them, so the two cannot drift apart.
  */
 import { z } from 'zod';
-import { LOCK_MODES, LOCK_ORDERS, lockNameSchema } from '../shared/named-locks.js';
+import { LOCK_MODES, LOCK_ORDERS, lockSchemas } from '../shared/named-locks.js';
 import 'zod-openapi';
 import { ANNOTATION_ID } from '../annotations.js';
-import { pipelineNameSchema, STEP_NAME, variablesSchema } from '../shared/definition.js';
+import { definitionSchemas } from '../shared/definition.js';
 import { parseExecutionId } from '../shared/execution.js';
 import { EXECUTION_STATUSES } from '../shared/execution-view.js';
 import { MAX_ABANDON_AFTER_SECONDS } from '../shared/message-schemas.js';
@@ -22,7 +22,7 @@ export const problemSchema = z
   })
   .meta({ id: 'Problem' });
 
-export const pipelineParams = z.object({ name: pipelineNameSchema });
+export const pipelineParams = z.object({ name: definitionSchemas().pipelineName });
 export const executionParams = z.object({ id: z.string().min(1).max(100) });
 
 /**
@@ -37,7 +37,7 @@ const fileExecutionId = z
 const LOG_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}(\.rollback)?$/;
 export const logParams = z.object({
   id: fileExecutionId,
-  stage: z.string().regex(STEP_NAME),
+  stage: definitionSchemas().stepName,
   action: z.string().regex(LOG_NAME),
 });
 export const logQuery = z.object({
@@ -62,7 +62,7 @@ export const pipelineSummary = z
 
 export const triggerBody = z
   .object({
-    variables: variablesSchema.optional(),
+    variables: definitionSchemas().variables.optional(),
     sourceRevisions: z.record(z.string().min(1).max(200), z.string().max(1000)).optional(),
     idempotencyKey: z.string().min(1).max(200).optional(),
   })
@@ -284,7 +284,7 @@ export const lockSchema = z
   .meta({ id: 'Lock' });
 export type LockInfo = z.output<typeof lockSchema>;
 export const lockList = z.object({ locks: z.array(lockSchema) }).meta({ id: 'Locks' });
-export const lockParams = z.object({ name: lockNameSchema });
+export const lockParams = z.object({ name: lockSchemas().lockName });
 
 /** `GET /me`: who the token (or the console's session) is. */
 export const meSchema = z

@@ -8,11 +8,7 @@ import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from './temporal.js';
 
 /** Letters, digits and `:._-`, so that a name reads well in a URL (`/locks/env:prod`) and in a log. */
-export const LOCK_NAME = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,99}$/;
-
-export const lockNameSchema = z
-  .string()
-  .regex(LOCK_NAME, 'letters, digits, ":", "_", "." and "-", starting with a letter or digit, at most 100');
+const LOCK_NAME = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,99}$/;
 
 /**
  * Who a free lock goes to: `fifo` (the order requests reached the lock), `oldest-first` (the execution
@@ -29,12 +25,27 @@ export type LockMode = (typeof LOCK_MODES)[number];
 /** The most named locks one stage may take at once. */
 export const MAX_STAGE_LOCKS = 10;
 
-/** A lock a stage needs, as the definition may write it: a name (exclusive) or `{ name, mode }`. */
-export const stageLockSchema = z.union([
-  lockNameSchema,
-  z.object({ name: lockNameSchema, mode: z.enum(LOCK_MODES).default('exclusive') }).strict(),
-]);
-export type StageLock = z.output<typeof stageLockSchema>;
+/** Built on first use and held here, as the definition's schemas are (see `definitionSchemas`). */
+export function lockSchemas(): LockSchemas {
+  return (built ??= buildLockSchemas());
+}
+
+let built: LockSchemas | undefined;
+type LockSchemas = ReturnType<typeof buildLockSchemas>;
+
+function buildLockSchemas() {
+  const lockName = z
+    .string()
+    .regex(LOCK_NAME, 'letters, digits, ":", "_", "." and "-", starting with a letter or digit, at most 100');
+  /** A lock a stage needs, as the definition may write it: a name (exclusive) or `{ name, mode }`. */
+  const stageLock = z.union([
+    lockName,
+    z.object({ name: lockName, mode: z.enum(LOCK_MODES).default('exclusive') }).strict(),
+  ]);
+  return { lockName, stageLock };
+}
+
+export type StageLock = z.output<LockSchemas['stageLock']>;
 
 export interface LockNeed {
   name: string;

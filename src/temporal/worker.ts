@@ -94,7 +94,11 @@ export const WORKFLOW_BUNDLE = path.join(projectRoot(), 'dist', 'workflow-bundle
  * Workflows check the definitions they are sent with the definition schema, whose cron check (cron-parser)
  * imports `fs` for crontab files it never reads there.
  */
-export const WORKFLOW_BUNDLER_OPTIONS = { ignoreModules: ['fs', 'fs/promises'] };
+export const WORKFLOW_BUNDLER_OPTIONS = {
+  ignoreModules: ['fs', 'fs/promises'],
+  /** Shared by every workflow of a thread instead of evaluated for each (see `workflows/preload.ts`). */
+  preloadModules: [sibling('../workflows/preload.js')],
+};
 
 /** This module's sibling in src/ (a `.ts` file, tests from source) or dist/ (`.js`, built). */
 function sibling(relative: string): string {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ExecutionInput } from '../../src/shared/execution.js';
-import { pipelineDefinitionSchema } from '../../src/shared/definition.js';
+import { definitionSchemas } from '../../src/shared/definition.js';
 import { Api, uniqueName } from '../support/api.js';
 import { Gates } from '../support/gates.js';
 import { PasoProcess } from '../support/paso-process.js';
@@ -77,7 +77,7 @@ describe('variables cannot change how commands run', () => {
     const dir = tmp();
     const planted = path.join(dir, 'evil.sh');
     writeFileSync(planted, `touch ${dir}/pwned\n`);
-    const definition = pipelineDefinitionSchema.parse(bashPipeline(name, dir));
+    const definition = definitionSchemas().pipelineDefinition.parse(bashPipeline(name, dir));
     await api.pipeline(bashPipeline(name, dir));
     const input: ExecutionInput = {
       executionId: `${name}-99`,

@@ -1,11 +1,11 @@
 /** Config-wide freezes in the coordinator's state: kept beside the pipeline's own, and carried on. */
 import { describe, expect, it } from 'vitest';
-import { pipelineDefinitionSchema } from '../../src/shared/definition.js';
+import { definitionSchemas } from '../../src/shared/definition.js';
 import { CoordinatorState } from '../../src/workflows/coordinator-state.js';
 
 const AT = '2026-12-01T10:00:00.000Z';
 const T = Date.parse(AT);
-const definition = pipelineDefinitionSchema.parse({
+const definition = definitionSchemas().pipelineDefinition.parse({
   name: 'web',
   freezes: [{ from: '2026-12-01T12:00:00Z', to: '2026-12-01T13:00:00Z', reason: 'pipeline freeze' }],
   stages: [{ name: 'Deploy', actions: [{ name: 'a', type: 'command', run: 'true' }] }],

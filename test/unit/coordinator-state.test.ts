@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { pipelineDefinitionSchema } from '../../src/shared/definition.js';
+import { definitionSchemas } from '../../src/shared/definition.js';
 import type { CoordinatorData } from '../../src/workflows/coordinator-state.js';
 import { CoordinatorState, IDEMPOTENCY_KEYS_KEPT, IdempotencyConflict } from '../../src/workflows/coordinator-state.js';
 
 const def = (cmd = 'true') =>
-  pipelineDefinitionSchema.parse({
+  definitionSchemas().pipelineDefinition.parse({
     name: 'web',
     stages: [{ name: 'S', actions: [{ name: 'a', type: 'command', run: cmd }] }],
   });
@@ -62,7 +62,7 @@ describe('the coordinator state', () => {
 
 describe('a new definition and the locks', () => {
   it('applies a mode change to those waiting', () => {
-    const queued = pipelineDefinitionSchema.parse({
+    const queued = definitionSchemas().pipelineDefinition.parse({
       name: 'web',
       executionMode: 'QUEUED',
       stages: [{ name: 'S', actions: [{ name: 'a', type: 'command', run: 'true' }] }],
@@ -124,7 +124,7 @@ describe('a coordinator started afresh', () => {
 
 describe('transitions on PARALLEL pipelines', () => {
   const parallel = () =>
-    pipelineDefinitionSchema.parse({
+    definitionSchemas().pipelineDefinition.parse({
       name: 'web',
       executionMode: 'PARALLEL',
       stages: ['Build', 'Deploy'].map((name) => ({ name, actions: [{ name: 'a', type: 'command', run: 'true' }] })),
@@ -163,7 +163,7 @@ describe('transitions on PARALLEL pipelines', () => {
 
 describe('deployment windows and freezes', () => {
   const withCalendar = (extra: Record<string, unknown> = {}) =>
-    pipelineDefinitionSchema.parse({
+    definitionSchemas().pipelineDefinition.parse({
       name: 'web',
       executionMode: 'QUEUED',
       stages: [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pipelineDefinitionSchema } from '../../src/shared/definition.js';
+import { definitionSchemas } from '../../src/shared/definition.js';
 import { toFieldErrors } from '../../src/shared/validation.js';
 
 /** The example of CONTRACT.md section 2, as written there. */
@@ -48,7 +48,7 @@ const contractExample = {
 };
 
 const errorsOf = (input: unknown) => {
-  const r = pipelineDefinitionSchema.safeParse(input);
+  const r = definitionSchemas().pipelineDefinition.safeParse(input);
   return r.success ? [] : toFieldErrors(r.error);
 };
 const pathsOf = (input: unknown) => errorsOf(input).map((e) => e.path);
@@ -56,7 +56,7 @@ const withStages = (stages: unknown) => ({ name: 'p', stages });
 
 describe('the pipeline definition schema', () => {
   it('accepts the contract example and fills in defaults', () => {
-    const d = pipelineDefinitionSchema.parse(contractExample);
+    const d = definitionSchemas().pipelineDefinition.parse(contractExample);
     expect(d.stages[0]!.actions[1]).toMatchObject({
       runOrder: 1,
       onError: 'fail',
@@ -64,7 +64,7 @@ describe('the pipeline definition schema', () => {
       trapTimeoutSeconds: 86400,
     });
     expect(d.triggers).toEqual([]);
-    const minimal = pipelineDefinitionSchema.parse(
+    const minimal = definitionSchemas().pipelineDefinition.parse(
       withStages([{ name: 'S', actions: [{ name: 'a', type: 'wait', seconds: 1 }] }]),
     );
     expect(minimal).toMatchObject({ executionMode: 'SUPERSEDED', variables: {}, rollbackOnFailure: false, check: [] });
@@ -150,7 +150,10 @@ describe('stage concurrency', () => {
   it('takes a whole number of slots on a QUEUED or SUPERSEDED stage, and is absent by default', () => {
     expect(pathsOf(withConcurrency(2))).toEqual([]);
     expect(pathsOf(withConcurrency(100, 'SUPERSEDED'))).toEqual([]);
-    const plain = pipelineDefinitionSchema.parse({ ...withConcurrency(1), stages: [contractExample.stages[0]] });
+    const plain = definitionSchemas().pipelineDefinition.parse({
+      ...withConcurrency(1),
+      stages: [contractExample.stages[0]],
+    });
     expect(plain.stages[0]).not.toHaveProperty('concurrency');
   });
 

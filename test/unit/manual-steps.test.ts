@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { pipelineDefinitionSchema } from '../../src/shared/definition.js';
+import { definitionSchemas } from '../../src/shared/definition.js';
 import type { ApprovalAction, PauseAction } from '../../src/shared/definition.js';
 import { DecisionRefused, ManualWaits } from '../../src/workflows/manual-steps.js';
 
-const def = pipelineDefinitionSchema.parse({
+const def = definitionSchemas().pipelineDefinition.parse({
   name: 'web',
   stages: [
     {

@@ -1,7 +1,7 @@
 /** `/pipelines`: definitions (admin writes, viewers read) and triggering executions (operators). */
 import { Router } from 'express';
 import YAML from 'yaml';
-import { pipelineDefinitionSchema } from '../../shared/definition.js';
+import { definitionSchemas } from '../../shared/definition.js';
 import { currentUser, requireRole } from '../auth.js';
 import type { Paso } from '../paso.js';
 import { HttpProblem } from '../problem.js';
@@ -38,7 +38,7 @@ export function pipelinesRouter(paso: Paso): Router {
         ]);
       }
     }
-    const definition = parse(pipelineDefinitionSchema, raw, 'body');
+    const definition = parse(definitionSchemas().pipelineDefinition, raw, 'body');
     paso.checkSecrets(definition);
     paso.checkLocks(definition);
     const result = await paso.putPipeline(definition, currentUser(req).name);
