@@ -6,6 +6,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { clashingLockNames, lockSchemas, MAX_STAGE_LOCKS } from './named-locks.js';
 import { forbiddenVariableReason } from './variables.js';
+import { once } from './once.js';
 
 const PIPELINE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const STEP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
@@ -49,11 +50,8 @@ const isTimeZone = (timeZone: string) => {
  * reason no regular expression a schema uses is exported (zod resets a pattern's `lastIndex`), and holidays
  * are checked here rather than with zod's `iso.date()`, whose pattern zod exports.
  */
-export function definitionSchemas(): DefinitionSchemas {
-  return (built ??= buildDefinitionSchemas());
-}
+export const definitionSchemas = once(buildDefinitionSchemas);
 
-let built: DefinitionSchemas | undefined;
 type DefinitionSchemas = ReturnType<typeof buildDefinitionSchemas>;
 
 function buildDefinitionSchemas() {

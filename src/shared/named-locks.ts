@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from './temporal.js';
+import { once } from './once.js';
 
 /** Letters, digits and `:._-`, so that a name reads well in a URL (`/locks/env:prod`) and in a log. */
 const LOCK_NAME = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,99}$/;
@@ -26,11 +27,8 @@ export type LockMode = (typeof LOCK_MODES)[number];
 export const MAX_STAGE_LOCKS = 10;
 
 /** Built on first use and held here, as the definition's schemas are (see `definitionSchemas`). */
-export function lockSchemas(): LockSchemas {
-  return (built ??= buildLockSchemas());
-}
+export const lockSchemas = once(buildLockSchemas);
 
-let built: LockSchemas | undefined;
 type LockSchemas = ReturnType<typeof buildLockSchemas>;
 
 function buildLockSchemas() {
