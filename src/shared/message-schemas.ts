@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { definitionSchemas } from './definition.js';
 import { parseExecutionId } from './execution.js';
 import { LOCK_MODES, LOCK_ORDERS, lockSchemas, MAX_STAGE_LOCKS } from './named-locks.js';
+import { once } from './once.js';
 import type {
   AcquireLocksInput,
   AdvanceExecutionsInput,
@@ -57,6 +58,7 @@ function buildParts() {
   };
 }
 
+const parts = once(buildParts);
 type Parts = ReturnType<typeof buildParts>;
 
 const messageSchemaBuilders = {
@@ -191,10 +193,9 @@ type MessageSchema<N extends MessageName> = ReturnType<(typeof messageSchemaBuil
  * exports, while a zod schema finishes setting itself up on first use (see `definitionSchemas`).
  */
 const built: { [N in MessageName]?: MessageSchema<N> } = {};
-let parts: Parts | undefined;
 
 function schemaOf<N extends MessageName>(name: N): MessageSchema<N> {
-  const schema = (built[name] ??= messageSchemaBuilders[name]((parts ??= buildParts())) as (typeof built)[N]);
+  const schema = (built[name] ??= messageSchemaBuilders[name](parts()) as (typeof built)[N]);
   return schema as MessageSchema<N>;
 }
 
