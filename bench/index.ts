@@ -9,6 +9,9 @@
  *  1. trigger → first action running (sequential executions, median of BENCH_RUNS)
  *  2. QUEUED stage hand-off: execution N's action ends → N+1's action starts in the same stage, next to a
  *     chain of bare workflows where each signals the next after its activity (the bare round trip)
+ *     2b. QUEUED executions of three stages one after another: how long each takes, and how long the signals
+ *     between it and its coordinator take to arrive (an execution leaving a stage as the coordinator grants it
+ *     the next one: two signals crossing, see src/temporal/latency.ts)
  *  3. PARALLEL throughput of a 3-stage no-op pipeline, next to a bare workflow running the same 3 activities
  *  4. history events per execution and per stage, coordinator events per hand-off
  *  5. 1,000 triggers of one QUEUED pipeline at once, spread over the gateways: accepted/s, latency, errors;
@@ -100,6 +103,8 @@ async function clusterTarget(): Promise<Target> {
 /** Sections 1–4 (absent with `BENCH_ONLY=depth`). */
 interface BaseFigures {
   latencies: number[];
+  /** 2b: the three-stage executions' durations, and every signal's initiated → delivered delay. */
+  threeStages: { durations: number[]; signalDelays: number[] };
   pasoGaps: number[];
   bareGaps: number[];
   pasoRate: number;
@@ -242,6 +247,27 @@ async function measureBase(target: Target, { client, put, trigger, finished }: A
   await Promise.all(bareIds.map(finished));
   const bareGaps = handoffs(bareStamps, bareIds);
 
+  // ---- 2b. QUEUED executions of three stages, one after another ----
+  await put({
+    name: 'stages',
+    executionMode: 'QUEUED',
+    stages: ['S1', 'S2', 'S3'].map((name) => ({ name, actions: [{ name: 'a', type: 'command', run: 'true' }] })),
+  });
+  const threeStages = { durations: [] as number[], signalDelays: [] as number[] };
+  for (let i = 0; i < RUNS + 10; i++) {
+    const id = await trigger('stages');
+    await finished(id);
+    const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+    const at = (e: (typeof events)[number]) => Number(e.eventTime!.seconds) * 1000 + (e.eventTime!.nanos ?? 0) / 1e6;
+    threeStages.durations.push(at(events.at(-1)!) - at(events[0]!));
+    const initiated = new Map<string, number>();
+    for (const e of events) {
+      if (e.signalExternalWorkflowExecutionInitiatedEventAttributes) initiated.set(String(e.eventId), at(e));
+      const signalled = e.externalWorkflowExecutionSignaledEventAttributes;
+      if (signalled) threeStages.signalDelays.push(at(e) - initiated.get(String(signalled.initiatedEventId))!);
+    }
+  }
+
   // ---- 3. PARALLEL throughput vs bare ----
   await put({
     name: 'throughput',
@@ -283,6 +309,7 @@ async function measureBase(target: Target, { client, put, trigger, finished }: A
   await bareConnection.close();
   return {
     latencies,
+    threeStages,
     pasoGaps,
     bareGaps,
     pasoRate,
@@ -401,6 +428,17 @@ function report(targets: Target[], figures: Figures[]): void {
     [
       `trigger → first action running, ${RUNS} sequential: median / p90`,
       (f) => `${ms(pct(f.latencies, 50))} / ${ms(pct(f.latencies, 90))}`,
+    ],
+    [
+      `QUEUED execution of 3 stages, ${RUNS + 10} one after another: p50 / p90`,
+      (f) => `${ms(pct(f.threeStages.durations, 50))} / ${ms(pct(f.threeStages.durations, 90))}`,
+    ],
+    [
+      '  its signals to and from the coordinator: p50 / p99 / over 100 ms',
+      (f) => {
+        const d = f.threeStages.signalDelays;
+        return `${ms(pct(d, 50))} / ${ms(pct(d, 99))} / ${d.filter((x) => x > 100).length} of ${d.length}`;
+      },
     ],
     [
       `QUEUED hand-off, ${HANDOFFS} (action end → next action start): p50 / p99`,
