@@ -366,6 +366,7 @@ export class Paso {
         heartbeatTimeoutSeconds: this.options.heartbeatTimeoutSeconds,
         reviewUrl: this.options.publicUrl ? `${this.options.publicUrl}/executions/${allocated.executionId}` : null,
         ...(allocated.closedStages?.length ? { closedStages: allocated.closedStages } : {}),
+        ...(allocated.leavingInRequest ? { leavingInRequest: true } : {}),
       };
       const lockOrders = this.lockOrders(allocated.definition);
       if (lockOrders) input.lockOrders = lockOrders;

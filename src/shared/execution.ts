@@ -28,6 +28,11 @@ export interface ExecutionInput {
   lockOrders?: Record<string, LockOrder>;
   /** PARALLEL: stages whose transition was disabled when the execution was given its id; it asks before those. */
   closedStages?: string[];
+  /**
+   * Its coordinator takes the stage it leaves in its request for the next one (one signal, not two). Absent
+   * when an older coordinator gave the execution its id (during an upgrade): it then asks, then leaves.
+   */
+  leavingInRequest?: boolean;
 }
 
 /**

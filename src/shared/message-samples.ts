@@ -76,7 +76,12 @@ export const MESSAGE_SAMPLES: Record<MessageName, unknown> = {
   setTransition: { stage: 'Deploy', enabled: false, reason: 'freeze', by: 'bob' },
   setConfigFreezes: { freezes: SAMPLE_DEFINITION.freezes, by: 'paso' },
   passWindow: { executionId: 'sample-1', stage: 'Deploy', reason: 'hotfix', by: 'bob' },
-  requestStage: { executionId: 'sample-1', stage: 'Deploy', retry: true },
+  requestStage: {
+    executionId: 'sample-1',
+    stage: 'Deploy',
+    retry: true,
+    leaving: { stage: 'Build', outcome: 'Succeeded' },
+  },
   leaveStage: { executionId: 'sample-1', stage: 'Deploy', outcome: 'Succeeded' },
   withdraw: { executionId: 'sample-1' },
   acquireLocks: {

@@ -144,6 +144,7 @@ const messageSchemaBuilders = {
       executionId,
       stage: text,
       retry: z.boolean().optional(),
+      leaving: z.object({ stage: text, outcome: z.enum(['Succeeded', 'Failed', 'Stopped']) }).optional(),
     }) satisfies z.ZodType<RequestStageInput>,
   leaveStage: ({ text, executionId }: Parts) =>
     z.object({

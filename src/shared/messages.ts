@@ -38,6 +38,8 @@ export interface AllocateExecutionResult {
   at?: string;
   /** PARALLEL: the stages whose transition is disabled now; the execution asks before entering them. */
   closedStages?: string[];
+  /** This coordinator takes the stage an execution leaves in its request for the next (`leaving`). */
+  leavingInRequest?: true;
 }
 
 export interface AdvanceExecutionsInput {
@@ -107,6 +109,12 @@ export interface RequestStageInput {
   stage: string;
   /** The execution failed or stopped in this stage and is retrying it. */
   retry?: boolean;
+  /**
+   * The stage it leaves once asked (QUEUED and SUPERSEDED ask for the next stage before they leave one): one
+   * signal instead of a request and then a leave, which could cross the coordinator's answer (see
+   * `src/temporal/latency.ts`). Sent only to a coordinator that said it takes it ({@link AllocateExecutionResult}).
+   */
+  leaving?: { stage: string; outcome: LeaveStageInput['outcome'] };
 }
 export interface LeaveStageInput {
   executionId: string;

@@ -202,7 +202,7 @@ export async function coordinator(input: CoordinatorInput): Promise<void> {
     (request) =>
       whenReady(() => {
         rules();
-        return state.allocate(request, now());
+        return { ...state.allocate(request, now()), leavingInRequest: true as const };
       }),
     // Refusals happen in validators, so they leave no trace in history.
     (request) => {
@@ -272,11 +272,15 @@ export async function coordinator(input: CoordinatorInput): Promise<void> {
     whenReady(() => state.advanceExecutions(atLeast)),
   );
 
-  setCheckedSignalHandler(requestStageSignal, 'requestStage', ({ executionId, stage, retry }) =>
+  setCheckedSignalHandler(requestStageSignal, 'requestStage', ({ executionId, stage, retry, leaving }) =>
     whenReady(() => {
       const n = parseExecutionId(executionId)!.n;
       rules();
       dispatch(state.locks.request(executionId, n, stage, now(), retry === true));
+      // Asked first, then left: the execution let into the stage it leaves queues behind it at the next one.
+      if (leaving && patched(PATCHES.leavingInRequest)) {
+        dispatch(state.locks.leave(executionId, leaving.stage, leaving.outcome));
+      }
     }),
   );
   setCheckedSignalHandler(leaveStageSignal, 'leaveStage', ({ executionId, stage, outcome }) =>

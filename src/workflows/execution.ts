@@ -28,7 +28,7 @@ import type { SignalDefinition } from '@temporalio/common';
 import type { Stage } from '../shared/definition.js';
 import type { ExecutionInput } from '../shared/execution.js';
 import type { ExecutionStatus, ExecutionView } from '../shared/execution-view.js';
-import type { RetryInput } from '../shared/messages.js';
+import type { RequestStageInput, RetryInput } from '../shared/messages.js';
 import {
   executionQuery,
   leaveStageSignal,
@@ -314,12 +314,17 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
       if (stage.locks && !holdLocks) await releaseLocks(stage.name);
       // QUEUED and SUPERSEDED: it asks for the next stage before it leaves this one, so the next execution,
       // let into this stage by its leaving, can never reach the next stage's queue ahead of it.
+      // Where its coordinator takes it, the leave goes in the same signal as the request: two signals in a row
+      // could cross the coordinator's answer to the first, and crossing signals wait on each other in Temporal.
+      // (No patch: the input says, and no history written before this change has it.)
       const next = stages[i + 1];
+      let left = false;
       if (locked && result.status === 'Succeeded' && next && !state.stopRequest && patched(PATCHES.askBeforeLeaving)) {
-        await askForStage(next.name, false);
+        left = input.leavingInRequest === true;
+        await askForStage(next.name, false, left ? { stage: stage.name, outcome: result.status } : undefined);
         asked = next.name;
       }
-      if (asks && !hold) await leaveStage(stage.name, result.status);
+      if (asks && !hold && !left) await leaveStage(stage.name, result.status);
       if (result.status !== 'Succeeded') {
         return {
           ...result,
@@ -390,13 +395,17 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     await toCoordinator(leaveStageSignal, { executionId: input.executionId, stage, outcome });
   }
 
-  /** Asks the coordinator for the stage's lock; its answer (`stageGranted`, `stageWait`, `superseded`) comes later. */
-  async function askForStage(stage: string, retry: boolean): Promise<void> {
+  /**
+   * Asks the coordinator for the stage's lock (and leaves `leaving`, once asked); its answer (`stageGranted`,
+   * `stageWait`, `superseded`) comes later.
+   */
+  async function askForStage(stage: string, retry: boolean, leaving?: RequestStageInput['leaving']): Promise<void> {
     granted = null;
     await toCoordinator(requestStageSignal, {
       executionId: input.executionId,
       stage,
       ...(retry ? { retry } : {}),
+      ...(leaving ? { leaving } : {}),
     });
   }
 

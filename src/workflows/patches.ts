@@ -43,4 +43,12 @@ export const PATCHES = {
    * left, then asked), so the execution let into that stage behind it cannot overtake it at the next one.
    */
   askBeforeLeaving: 'paso-ask-before-leaving',
+  /**
+   * Coordinator: a request for the next stage may carry the stage the execution leaves (`leaving`; before: a
+   * request, then a leave, and the leave could cross the coordinator's grant: two signals crossing wait on each
+   * other's workflow lock in Temporal's history service, see `src/temporal/latency.ts`). Guarded because an
+   * older coordinator drops `leaving`: replaying what it did, the coordinator must drop it too. Executions
+   * need no patch: they send `leaving` only when their input says the coordinator takes it.
+   */
+  leavingInRequest: 'paso-leaving-in-request',
 } as const;

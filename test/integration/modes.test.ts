@@ -133,6 +133,24 @@ describe('QUEUED mode', () => {
     expect(deploy.map((i) => i.executionId)).toEqual(build.map((i) => i.executionId));
     expect(views.every((v) => v.status !== 'Superseded')).toBe(true);
 
+    // Each execution asked for Deploy and left Build in one signal (two in a row could cross the coordinator's
+    // answer, and crossing signals wait on each other in Temporal), then left Deploy: three signals in all.
+    const { events } = await client.workflow.getHandle(ids[0]!).fetchHistory();
+    const sent = events!.flatMap((e) => {
+      const a = e.signalExternalWorkflowExecutionInitiatedEventAttributes;
+      return a
+        ? [{ signal: a.signalName, input: JSON.parse(Buffer.from(a.input!.payloads![0]!.data!).toString()) }]
+        : [];
+    });
+    expect(sent).toEqual([
+      { signal: 'requestStage', input: { executionId: ids[0], stage: 'Build' } },
+      {
+        signal: 'requestStage',
+        input: { executionId: ids[0], stage: 'Deploy', leaving: { stage: 'Build', outcome: 'Succeeded' } },
+      },
+      { signal: 'leaveStage', input: { executionId: ids[0], stage: 'Deploy', outcome: 'Succeeded' } },
+    ]);
+
     // The coordinator continued-as-new on the way (the test server suggests it every 300 events).
     const runs = await client.workflow.count(`WorkflowId = '${coordinatorWorkflowId(name)}'`);
     expect(runs.count).toBeGreaterThan(1);
