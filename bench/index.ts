@@ -29,6 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../src/activities/index.js';
 import { Secrets } from '../src/secrets.js';
@@ -51,6 +52,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 function stampScript(file: string, seconds = 0): string {
   const stamp = (what: string) => `echo "$PASO_EXECUTION_ID ${what} $(date +%s%3N)" >> ${file}`;
   return `${stamp('start')}; ${seconds ? `sleep ${seconds}; ` : ''}${stamp('end')}`;
+}
+
+/** When the server wrote a history event, in ms since the epoch. */
+function eventTime(event: temporal.api.history.v1.IHistoryEvent): number {
+  return Number(event.eventTime!.seconds) * 1000 + (event.eventTime!.nanos ?? 0) / 1e6;
 }
 
 function handoffs(file: string, order: string[]): number[] {
@@ -100,9 +106,19 @@ async function clusterTarget(): Promise<Target> {
   };
 }
 
+/** Where trigger → first action goes: trigger → execution started → first workflow task done → its command's
+ * activity started → the command running. */
+interface LatencySteps {
+  started: number[];
+  firstTask: number[];
+  activity: number[];
+  command: number[];
+}
+
 /** Sections 1–4 (absent with `BENCH_ONLY=depth`). */
 interface BaseFigures {
   latencies: number[];
+  steps: LatencySteps;
   /** 2b: the three-stage executions' durations, and every signal's initiated → delivered delay. */
   threeStages: { durations: number[]; signalDelays: number[] };
   pasoGaps: number[];
@@ -205,13 +221,27 @@ async function measureBase(target: Target, { client, put, trigger, finished }: A
     ],
   });
   const latencies: number[] = [];
+  const steps: LatencySteps = { started: [], firstTask: [], activity: [], command: [] };
   for (let i = 0; i <= RUNS; i++) {
     const t0 = Date.now();
     const id = await trigger('latency');
     const file = `${marks}-${id}`;
     while (!existsSync(file) || readFileSync(file, 'utf8').trim() === '') await sleep(2);
-    if (i > 0) latencies.push(Number(readFileSync(file, 'utf8').trim()) - t0); // the first run warms caches
+    const running = Number(readFileSync(file, 'utf8').trim());
     await finished(id);
+    if (i > 0) {
+      // the first run warms caches
+      latencies.push(running - t0);
+      // Where the time went, from the server's clock in the history (the same machine's clock).
+      const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+      const started = eventTime(events[0]!);
+      const firstTask = eventTime(events.find((e) => e.workflowTaskCompletedEventAttributes)!);
+      const activity = eventTime(events.find((e) => e.activityTaskStartedEventAttributes)!);
+      steps.started.push(started - t0);
+      steps.firstTask.push(firstTask - started);
+      steps.activity.push(activity - firstTask);
+      steps.command.push(running - activity);
+    }
     await sleep(300); // triggers come one at a time, as people make them
   }
 
@@ -258,13 +288,12 @@ async function measureBase(target: Target, { client, put, trigger, finished }: A
     const id = await trigger('stages');
     await finished(id);
     const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
-    const at = (e: (typeof events)[number]) => Number(e.eventTime!.seconds) * 1000 + (e.eventTime!.nanos ?? 0) / 1e6;
-    threeStages.durations.push(at(events.at(-1)!) - at(events[0]!));
+    threeStages.durations.push(eventTime(events.at(-1)!) - eventTime(events[0]!));
     const initiated = new Map<string, number>();
     for (const e of events) {
-      if (e.signalExternalWorkflowExecutionInitiatedEventAttributes) initiated.set(String(e.eventId), at(e));
+      if (e.signalExternalWorkflowExecutionInitiatedEventAttributes) initiated.set(String(e.eventId), eventTime(e));
       const signalled = e.externalWorkflowExecutionSignaledEventAttributes;
-      if (signalled) threeStages.signalDelays.push(at(e) - initiated.get(String(signalled.initiatedEventId))!);
+      if (signalled) threeStages.signalDelays.push(eventTime(e) - initiated.get(String(signalled.initiatedEventId))!);
     }
   }
 
@@ -309,6 +338,7 @@ async function measureBase(target: Target, { client, put, trigger, finished }: A
   await bareConnection.close();
   return {
     latencies,
+    steps,
     threeStages,
     pasoGaps,
     bareGaps,
@@ -428,6 +458,11 @@ function report(targets: Target[], figures: Figures[]): void {
     [
       `trigger → first action running, ${RUNS} sequential: median / p90`,
       (f) => `${ms(pct(f.latencies, 50))} / ${ms(pct(f.latencies, 90))}`,
+    ],
+    [
+      '  p50s: trigger → started / first workflow task / activity started / command running',
+      (f) =>
+        [f.steps.started, f.steps.firstTask, f.steps.activity, f.steps.command].map((v) => ms(pct(v, 50))).join(' / '),
     ],
     [
       `QUEUED execution of 3 stages, ${RUNS + 10} one after another: p50 / p90`,
