@@ -263,6 +263,42 @@ describe('inbound executions', () => {
     expect((await api.execution(id)).status).toBe('Stopped');
     expect((await retry(id, { stage: 'Deploy', mode: 'ALL_ACTIONS' })).status).toBe(409);
   });
+
+  it('QUEUED: stopped while waiting for the next stage, it has left the one before, leaves the queue, never runs', async () => {
+    const name = uniqueName('queued-stop');
+    const gates = new Gates();
+    await api.pipeline({
+      name,
+      executionMode: 'QUEUED',
+      stages: [
+        { name: 'Build', actions: [{ name: 'compile', type: 'command', run: gates.script('build') }] },
+        { name: 'Deploy', actions: [{ name: 'ship', type: 'command', run: gates.script('deploy', { gated: true }) }] },
+      ],
+    });
+    const stages = async () => (await api.get<PipelineState>(`/pipelines/${name}/state`)).body.stages;
+    const holder = await api.trigger(name);
+    await poll(() => gates.started(holder, 'deploy')).toBe(true);
+    // It asked for Deploy and left Build in one signal: it waits in Deploy's queue, and Build is free.
+    const stopped = await api.trigger(name);
+    await poll(async () => (await api.execution(stopped)).waiting).toEqual({ stage: 'Deploy', for: 'STAGE_LOCK' });
+    expect((await stages()).find((s) => s.name === 'Build')!.lockedBy).toBeNull();
+    expect((await stop(stopped, { abandon: false })).status).toBe(202);
+    expect((await api.waitFor(stopped, ['Stopped'], 10_000)).waiting).toBeNull();
+    expect((await deployState(name)).inbound).toEqual([]);
+
+    // The next one passes Build and takes the stopped one's turn at Deploy.
+    const next = await api.trigger(name);
+    await poll(async () => (await deployState(name)).inbound.map((w) => w.executionId)).toEqual([next]);
+    gates.open(holder, 'deploy');
+    await poll(() => gates.started(next, 'deploy')).toBe(true);
+    gates.open(next, 'deploy');
+    expect((await api.waitFor(next)).status).toBe('Succeeded');
+    expect(gates.started(stopped, 'deploy')).toBe(false);
+    expect((await stages()).map((s) => [s.name, s.lockedBy, s.inbound.length])).toEqual([
+      ['Build', null, 0],
+      ['Deploy', null, 0],
+    ]);
+  });
 });
 
 describe('retry', () => {
