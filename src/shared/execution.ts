@@ -32,7 +32,7 @@ export interface ExecutionInput {
    * Its coordinator takes the stage it leaves in its request for the next one (one signal, not two). Absent
    * when an older coordinator gave the execution its id (during an upgrade): it then asks, then leaves.
    */
-  leavingInRequest?: boolean;
+  leavingInRequest?: true;
 }
 
 /**

@@ -316,11 +316,12 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
       // let into this stage by its leaving, can never reach the next stage's queue ahead of it.
       // Where its coordinator takes it, the leave goes in the same signal as the request: two signals in a row
       // could cross the coordinator's answer to the first, and crossing signals wait on each other in Temporal.
-      // (No patch: the input says, and no history written before this change has it.)
+      // Patched too: during a rolling upgrade a worker of the previous release may have run this execution (its
+      // input from a new gateway) and sent the two signals; a new worker replaying that must send them too.
       const next = stages[i + 1];
       let left = false;
       if (locked && result.status === 'Succeeded' && next && !state.stopRequest && patched(PATCHES.askBeforeLeaving)) {
-        left = input.leavingInRequest === true;
+        left = input.leavingInRequest === true && patched(PATCHES.leavingInRequest);
         await askForStage(next.name, false, left ? { stage: stage.name, outcome: result.status } : undefined);
         asked = next.name;
       }

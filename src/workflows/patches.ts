@@ -44,11 +44,12 @@ export const PATCHES = {
    */
   askBeforeLeaving: 'paso-ask-before-leaving',
   /**
-   * Coordinator: a request for the next stage may carry the stage the execution leaves (`leaving`; before: a
-   * request, then a leave, and the leave could cross the coordinator's grant: two signals crossing wait on each
-   * other's workflow lock in Temporal's history service, see `src/temporal/latency.ts`). Guarded because an
-   * older coordinator drops `leaving`: replaying what it did, the coordinator must drop it too. Executions
-   * need no patch: they send `leaving` only when their input says the coordinator takes it.
+   * QUEUED and SUPERSEDED: a request for the next stage carries the stage the execution leaves (`leaving`;
+   * before: a request, then a leave, and the leave could cross the coordinator's grant: two signals crossing
+   * wait on each other's workflow lock in Temporal's history service, see `src/temporal/latency.ts`).
+   * Executions send it when their input says their coordinator takes it, and behind this patch: a worker of
+   * the previous release may have run the execution, input and all, and sent two signals. The coordinator's
+   * handling is behind it too: an older coordinator drops `leaving`, and replaying that, a new one must as well.
    */
   leavingInRequest: 'paso-leaving-in-request',
 } as const;

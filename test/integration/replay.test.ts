@@ -56,6 +56,18 @@ describe('replay', () => {
     expect(await replay(histories)).toEqual([]);
   });
 
+  it('replays an execution that a worker of 0.5 ran with an input from a newer gateway (a rolling upgrade)', async () => {
+    // The gateway says the coordinator takes `leaving`; the 0.5 worker ignored that and asked, then left, in
+    // two signals. Replaying, the current code must send the same two.
+    const history = JSON.parse(readFileSync(path.join(HISTORIES, 'execution-failed-0.5.json'), 'utf8')) as {
+      events: { workflowExecutionStartedEventAttributes?: { input: { payloads: { data: string }[] } } }[];
+    };
+    const payload = history.events[0]!.workflowExecutionStartedEventAttributes!.input.payloads[0]!;
+    const input = JSON.parse(Buffer.from(payload.data, 'base64').toString()) as Record<string, unknown>;
+    payload.data = Buffer.from(JSON.stringify({ ...input, leavingInRequest: true })).toString('base64');
+    expect(await replay([{ workflowId: 'execution-failed-0.5-upgraded-input', history }])).toEqual([]);
+  });
+
   it('replays this run of every workflow shape', async () => {
     const name = uniqueName('replay');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'paso-replay-'));
