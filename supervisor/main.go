@@ -70,6 +70,9 @@ func main() {
 
 func run(message startMessage, lines *bufio.Reader) int {
 	log := os.NewFile(3, "log")
+	// Inherited descriptors stay open across exec unless marked: the script must not have the log, or it could
+	// write to it around the mask (echo "$SECRET" >&3).
+	syscall.CloseOnExec(3)
 	reader, writer, err := os.Pipe()
 	if err != nil {
 		send(map[string]any{"error": err.Error()})

@@ -65,6 +65,18 @@ describe.each(['native', 'node'] as const)('runScript under the %s supervisor', 
     expect(result.outputTail).toBe('token=***\nhalf=***');
   });
 
+  it("does not leave the script the log's descriptor: nothing reaches the log unmasked", async () => {
+    const logPath = path.join(dir, 'descriptors.log');
+    // The log is the supervisor's descriptor 3: a script that still had it could write a secret around the mask.
+    const result = await run('ls /proc/$$/fd | tr "\\n" " "; echo; echo "token=$TOKEN" >&3', {
+      logPath,
+      secrets: { TOKEN: 'topsecret-value' },
+    });
+    expect(readFileSync(logPath, 'utf8')).not.toContain('secret-value');
+    // (Descriptors the test runner itself leaks to every process it starts may follow; the log's is not there.)
+    expect(result.outputTail.split('\n')[0]!.trim().split(' ')).not.toContain('3');
+  });
+
   it('reports the exit code and the output', async () => {
     const result = await run('echo hello; echo oops >&2; exit 3');
     expect(result).toMatchObject({ exitCode: 3, ok: false, killedFor: null, description: 'exited with code 3' });
