@@ -150,8 +150,9 @@ stages:
 stages:
   - name: Build
     actions:
-      - { name: slow, type: command, run: 'echo one; sleep 1; echo two; sleep 1; echo three' }
+      - { name: slow, type: command, run: 'echo one; sleep 3; echo two; sleep 1; echo three' }
 `);
+    // (Seconds after "one": on a loaded machine, reading the status as "one" arrives can take over a second.)
     const triggered = await paso(['trigger', name, '--json']);
     const { executionId } = JSON.parse(triggered.stdout) as { executionId: string };
     const follow = paso(['logs', executionId, 'Build/slow', '-f'], { as: 'carol' });
