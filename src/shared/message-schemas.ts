@@ -55,6 +55,8 @@ function buildParts() {
     decider: { by, groups: z.array(text).max(100).optional(), roles: z.array(text).max(10).optional() },
     step: { stage: text, action: text },
     lockName: lockSchemas().lockName,
+    /** How an execution left a stage (`leaveStage`, and `requestStage` leaving one as it asks for the next). */
+    leaveOutcome: z.enum(['Succeeded', 'Failed', 'Stopped']),
   };
 }
 
@@ -139,18 +141,18 @@ const messageSchemaBuilders = {
     }) satisfies z.ZodType<SetConfigFreezesInput>,
   passWindow: ({ text, by, executionId }: Parts) =>
     z.object({ executionId, stage: text, reason: text, by }) satisfies z.ZodType<PassWindowInput>,
-  requestStage: ({ text, executionId }: Parts) =>
+  requestStage: ({ text, executionId, leaveOutcome }: Parts) =>
     z.object({
       executionId,
       stage: text,
       retry: z.boolean().optional(),
-      leaving: z.object({ stage: text, outcome: z.enum(['Succeeded', 'Failed', 'Stopped']) }).optional(),
+      leaving: z.object({ stage: text, outcome: leaveOutcome }).optional(),
     }) satisfies z.ZodType<RequestStageInput>,
-  leaveStage: ({ text, executionId }: Parts) =>
+  leaveStage: ({ text, executionId, leaveOutcome }: Parts) =>
     z.object({
       executionId,
       stage: text,
-      outcome: z.enum(['Succeeded', 'Failed', 'Stopped']),
+      outcome: leaveOutcome,
     }) satisfies z.ZodType<LeaveStageInput>,
   withdraw: ({ executionId }: Parts) => z.object({ executionId }) satisfies z.ZodType<WithdrawInput>,
   // named locks
