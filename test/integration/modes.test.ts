@@ -8,24 +8,12 @@ import type { ExecutionView } from '../../src/shared/execution-view.js';
 import type { PipelineState } from '../../src/shared/pipeline-state.js';
 import { coordinatorWorkflowId } from '../../src/shared/temporal.js';
 import { Api, uniqueName } from '../support/api.js';
-import { disjoint, Gates } from '../support/gates.js';
+import { disjoint, Gates, twoStages } from '../support/gates.js';
 
 const api = new Api();
 const state = async (name: string) => (await api.get<PipelineState>(`/pipelines/${name}/state`)).body;
 const stageState = async (name: string, stage: string) => (await state(name)).stages.find((s) => s.name === stage)!;
 const poll = <T>(fn: () => Promise<T>) => expect.poll(fn, { timeout: 30_000, interval: 200 });
-
-/** Build (quick) then Deploy (held open by the test until it opens the gate). */
-function twoStages(name: string, gates: Gates, mode: string) {
-  return {
-    name,
-    executionMode: mode,
-    stages: [
-      { name: 'Build', actions: [{ name: 'compile', type: 'command', run: gates.script('build') }] },
-      { name: 'Deploy', actions: [{ name: 'ship', type: 'command', run: gates.script('deploy', { gated: true }) }] },
-    ],
-  };
-}
 
 /** A pipeline in which execution 1 holds Deploy (its command kept open) and execution 2 waits in front of it. */
 async function holderAndWaiter(prefix: string, mode: 'SUPERSEDED' | 'QUEUED') {

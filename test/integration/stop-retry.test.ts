@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { ExecutionView } from '../../src/shared/execution-view.js';
 import type { PipelineState } from '../../src/shared/pipeline-state.js';
 import { Api, uniqueName } from '../support/api.js';
-import { Gates } from '../support/gates.js';
+import { Gates, twoStages } from '../support/gates.js';
 
 const api = new Api();
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'paso-stop-'));
@@ -267,14 +267,7 @@ describe('inbound executions', () => {
   it('QUEUED: stopped while waiting for the next stage, it has left the one before, leaves the queue, never runs', async () => {
     const name = uniqueName('queued-stop');
     const gates = new Gates();
-    await api.pipeline({
-      name,
-      executionMode: 'QUEUED',
-      stages: [
-        { name: 'Build', actions: [{ name: 'compile', type: 'command', run: gates.script('build') }] },
-        { name: 'Deploy', actions: [{ name: 'ship', type: 'command', run: gates.script('deploy', { gated: true }) }] },
-      ],
-    });
+    await api.pipeline(twoStages(name, gates, 'QUEUED'));
     const stages = async () => (await api.get<PipelineState>(`/pipelines/${name}/state`)).body.stages;
     const holder = await api.trigger(name);
     await poll(() => gates.started(holder, 'deploy')).toBe(true);

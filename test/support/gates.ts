@@ -57,3 +57,15 @@ export class Gates {
 export function disjoint(intervals: { start: number; end: number }[]): boolean {
   return intervals.every((x, i) => i === 0 || x.start >= intervals[i - 1]!.end);
 }
+
+/** Build (quick) then Deploy (held open by the test until it opens the gate). */
+export function twoStages(name: string, gates: Gates, mode: string) {
+  return {
+    name,
+    executionMode: mode,
+    stages: [
+      { name: 'Build', actions: [{ name: 'compile', type: 'command', run: gates.script('build') }] },
+      { name: 'Deploy', actions: [{ name: 'ship', type: 'command', run: gates.script('deploy', { gated: true }) }] },
+    ],
+  };
+}
