@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config.js';
+import { setLogLevel } from '../src/log.js';
 import { createClient, startGatewayRole, startWorkerRole } from '../src/roles.js';
 import { resolveTemporalCli } from '../src/temporal/cli.js';
 import type { DevServer } from '../src/temporal/dev-server.js';
@@ -60,6 +61,9 @@ export async function benchPaso(
     PASO_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
     ...passed('PASO_UPDATES_IN_FLIGHT', 'PASO_MAX_CACHED_WORKFLOWS'),
   });
+  // The process's logger took its level from this process's environment when it loaded: give it the config's,
+  // as `npm start` does (before this, every request and command was logged at info, synchronously).
+  setLogLevel(config.logLevel);
   const worker = await startWorkerRole(config, server.address);
   const client = createClient(config, server.address);
   // As `npm start` does: the gateway starts executions eagerly on the worker beside it (BENCH_EAGER=0: not).
