@@ -5,11 +5,12 @@
  * SIGKILL after a grace period) on timeout or when the caller aborts, so nothing it started outlives it. Used
  * by the command activity, Talkback and CHECK.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
+import type { Socket } from 'node:net';
 import { projectRoot } from './temporal/cli.js';
 import { allowedVariables, INHERITED_ENV } from './shared/variables.js';
 
@@ -77,6 +78,7 @@ export async function runScript(run: ScriptRun): Promise<ScriptResult> {
       mask: Object.values(run.secrets ?? {}),
       killGraceMs: run.killGraceMs,
       logLimitBytes: run.logLimitBytes ?? LOG_LIMIT_BYTES,
+      logPath: run.logPath,
       logFd: log.fd,
     });
   } catch (err) {
@@ -140,34 +142,171 @@ interface Supervised {
 }
 
 const NODE_SUPERVISOR = path.join(projectRoot(), 'dist', 'src', 'supervisor.js');
-/** The same supervisor built from Go (`supervisor/`, by `npm run build` when Go is there): ~2 ms to start, not ~100. */
+/**
+ * The same supervisor built from Go (`supervisor/`, by `npm run build` when Go is there): one process serving
+ * all of this process's commands, instead of one Node process (~100 ms, ~40 MB) per command.
+ */
 export const NATIVE_SUPERVISOR = path.join(projectRoot(), 'dist', 'paso-supervisor');
 
-/**
- * The supervisor to start: the native one when it is built, unless `PASO_SUPERVISOR=node` asks for the Node one
- * (both speak the same protocol; tests run both).
- */
-function supervisorCommand(): [string, string[]] {
-  if (process.env.PASO_SUPERVISOR !== 'node' && existsSync(NATIVE_SUPERVISOR)) return [NATIVE_SUPERVISOR, []];
-  if (!existsSync(NODE_SUPERVISOR)) throw new Error(`${NODE_SUPERVISOR} is missing: run \`npm run build\``);
-  return [process.execPath, [NODE_SUPERVISOR]];
-}
-
-/**
- * Starts a command under its supervisor (`src/supervisor.ts`), which kills it when asked and when this process
- * dies. Resolves once the command runs (or could not start).
- */
-async function supervise(start: {
+interface SupervisedStart {
   script: string;
   cwd: string;
   env: Record<string, string>;
   killGraceMs: number;
   logLimitBytes: number;
+  /** The log, by path (the native supervisor opens it) and by this process's open descriptor (the Node one's fd 3). */
+  logPath: string;
   logFd: number;
   mask: string[];
-}): Promise<Supervised> {
-  const [command, args] = supervisorCommand();
-  const supervisor = spawn(command, args, {
+}
+
+/**
+ * Starts a command under its supervisor, which kills it when asked and when this process dies: the native one
+ * when it is built, unless `PASO_SUPERVISOR=node` asks for the Node one (tests run both). Resolves once the
+ * command runs (or could not start).
+ */
+async function supervise(start: SupervisedStart): Promise<Supervised> {
+  if (process.env.PASO_SUPERVISOR !== 'node' && existsSync(NATIVE_SUPERVISOR)) return nativeSupervisor().start(start);
+  if (!existsSync(NODE_SUPERVISOR)) throw new Error(`${NODE_SUPERVISOR} is missing: run \`npm run build\``);
+  return superviseInNode(start);
+}
+
+let native: NativeSupervisor | null = null;
+
+/** This process's native supervisor, started with its first command (and again if it died). */
+function nativeSupervisor(): NativeSupervisor {
+  if (native === null || native.gone) native = new NativeSupervisor();
+  return native;
+}
+
+/** A command of the native supervisor's, by the id this process gave it. */
+interface NativeCommand {
+  pid?: number;
+  running: () => void;
+  ended: (exit: Exit) => void;
+}
+
+/**
+ * The native supervisor (`supervisor/main.go`): a child process whose stdin is a pipe from this process, so it
+ * learns of this process's death from the kernel (end-of-file) and kills every command then. A command starts
+ * with a line on that pipe: this process never forks itself for one (Node forks synchronously, on the thread
+ * that also runs activities and the gateway, and a fork of a worker's memory costs about 6 ms).
+ */
+class NativeSupervisor {
+  gone = false;
+  private readonly child: ChildProcess;
+  private readonly commands = new Map<number, NativeCommand>();
+  private nextId = 1;
+
+  constructor() {
+    this.child = spawn(NATIVE_SUPERVISOR, [], {
+      env: {},
+      stdio: ['pipe', 'pipe', 'inherit'],
+      detached: true, // not in the worker's process group: a Ctrl-C meant for the worker is the worker's to handle
+    });
+    // It keeps this process alive only while a command runs (see holding).
+    this.child.unref();
+    (this.child.stdin as Socket).unref();
+    this.holding(false);
+    this.child.stdin!.on('error', () => undefined); // it may be gone already; 'close' below says what that means
+    readline.createInterface({ input: this.child.stdout! }).on('line', (line) => this.receive(line));
+    // 'close', not 'exit': only once its stdout has been read to the end are its last reports in.
+    this.child.once('close', (code, signal) => this.lost(code, signal));
+    this.child.once('error', () => undefined); // a failed spawn also ends in 'close'
+  }
+
+  async start(start: SupervisedStart): Promise<Supervised> {
+    const id = this.nextId++;
+    const { script, cwd, env, killGraceMs, logLimitBytes, mask, logPath } = start;
+    let running!: () => void;
+    const started = new Promise<void>((resolve) => (running = resolve));
+    let ended!: (exit: Exit) => void;
+    const exited = new Promise<Exit>((resolve) => (ended = resolve));
+    const command: NativeCommand = { running, ended };
+    this.commands.set(id, command);
+    if (this.commands.size === 1) this.holding(true);
+    void exited.then(running); // a command that could not start has ended without running
+    // Secrets travel on this pipe, never in an argument or the supervisor's environment.
+    this.send({ op: 'start', id, script, cwd, env, killGraceMs, logLimitBytes, mask, log: logPath });
+    if (this.gone) this.lost(null, null);
+    await started;
+    let backstop: NodeJS.Timeout | undefined;
+    void exited.then(() => clearTimeout(backstop));
+    return {
+      terminate: () => {
+        this.send({ op: 'term', id });
+        // Should the supervisor be stuck, the command's group is killed from here, and its end reported so.
+        backstop = setTimeout(() => {
+          if (command.pid !== undefined) signalGroup(command.pid, 'SIGKILL');
+          backstop = setTimeout(() => {
+            const error = new Error("the command's supervisor did not report its end");
+            this.end(id, { code: null, signal: 'SIGKILL', error });
+          }, 2_000);
+          backstop.unref();
+        }, killGraceMs + 2_000);
+        backstop.unref();
+      },
+      exited,
+    };
+  }
+
+  /** Whether its reports keep this process's event loop alive: while a command runs, they must arrive. */
+  private holding(hold: boolean): void {
+    const stdout = this.child.stdout as Socket;
+    if (hold) stdout.ref();
+    else stdout.unref();
+  }
+
+  private send(message: object): void {
+    if (!this.gone) this.child.stdin!.write(`${JSON.stringify(message)}\n`);
+  }
+
+  private receive(line: string): void {
+    const m = JSON.parse(line) as {
+      id: number;
+      pid?: number;
+      exit?: number | null;
+      signal?: NodeJS.Signals | null;
+      error?: string;
+    };
+    const command = this.commands.get(m.id);
+    if (!command) return;
+    if (m.pid !== undefined) {
+      command.pid = m.pid;
+      command.running();
+    } else if (m.error !== undefined) {
+      this.end(m.id, { code: null, signal: null, error: new Error(`could not start: ${m.error}`) });
+    } else {
+      this.end(m.id, { code: m.exit ?? null, signal: m.signal ?? null });
+    }
+  }
+
+  private end(id: number, exit: Exit): void {
+    const command = this.commands.get(id);
+    if (!command) return;
+    this.commands.delete(id);
+    if (this.commands.size === 0) this.holding(false);
+    command.ended(exit);
+  }
+
+  /** The supervisor ended (killed from outside): the commands it ran are killed from here, and end so. */
+  private lost(code: number | null, signal: NodeJS.Signals | null): void {
+    this.gone = true;
+    if (native === this) native = null;
+    for (const [id, command] of this.commands) {
+      if (command.pid !== undefined) signalGroup(command.pid, 'SIGKILL');
+      this.end(id, {
+        code: null,
+        signal: null,
+        error: new Error(`the command's supervisor ended (${signal ?? `code ${code}`}) without reporting`),
+      });
+    }
+  }
+}
+
+/** The Node supervisor (`src/supervisor.ts`): one process per command, which has the log as its descriptor 3. */
+async function superviseInNode(start: SupervisedStart): Promise<Supervised> {
+  const supervisor = spawn(process.execPath, [NODE_SUPERVISOR], {
     env: {},
     stdio: ['pipe', 'pipe', start.logFd, start.logFd],
     detached: true, // not in the worker's process group: a Ctrl-C meant for the worker is the worker's to handle

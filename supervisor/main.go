@@ -1,18 +1,23 @@
-// Command paso-supervisor is the native build of Paso's command supervisor (src/supervisor.ts has the same
-// protocol and is used where this binary is not built). It sits between a worker and one command so that the
-// command never outlives its worker: the worker holds the other end of this process's stdin, and when the
-// worker dies for any reason the kernel closes it, this process reads end-of-file and kills the command's
-// process group (SIGTERM, SIGKILL after the grace period). It starts in a few milliseconds where a Node
-// process takes about 100.
+// Command paso-supervisor is the native build of Paso's command supervisor: one process per worker that runs
+// all of its commands, so that no command outlives its worker. The worker holds the other end of this
+// process's stdin; when the worker dies for any reason the kernel closes it, this process reads end-of-file
+// and kills every command's process group (SIGTERM, SIGKILL after each one's grace period), then exits once
+// they have ended. Starting a command costs the worker one line on a pipe instead of a fork of its own large
+// process: Node forks synchronously, on the thread that runs activities and the gateway, about 6 ms each
+// with a worker's memory. (src/supervisor.ts is the fallback where this binary is not built: one Node process
+// per command, with a per-command protocol.)
 //
-// Protocol, one JSON document per line:
+// Protocol, one JSON document per line, every one naming the command it is about by the worker's id:
 //
-//	stdin  <- {"script","cwd","env","killGraceMs","logLimitBytes","mask"} to start, then "term" (SIGTERM, then
-//	          SIGKILL after the grace period) or "kill" (SIGKILL now). End-of-file means the worker is gone: term.
-//	stdout -> {"pid":n} once the command runs, {"exit":code,"signal":name|null} or {"error":message} when it
-//	          has ended; the supervisor exits right after.
-//	fd 3   <- the command's log: its stdout and stderr (one pipe, in the order written), secrets in "mask"
-//	          replaced by *** as the output streams, up to logLimitBytes, then a marker line.
+//	stdin  <- {"op":"start","id":n,"script","cwd","env","killGraceMs","logLimitBytes","mask","log"} to start,
+//	          {"op":"term","id":n} (SIGTERM, then SIGKILL after the grace period), {"op":"kill","id":n}
+//	          (SIGKILL now). End-of-file means the worker is gone: term every command.
+//	stdout -> {"id":n,"pid":p} once the command runs, {"id":n,"exit":code,"signal":name|null} or
+//	          {"id":n,"error":message} when it has ended.
+//
+// A command's stdout and stderr are one pipe (in the order written), copied to the file "log" (appended;
+// opened here, close-on-exec, so a script cannot write to it around the mask) with the secrets in "mask"
+// replaced by *** as the output streams, up to logLimitBytes, then a marker line.
 package main
 
 import (
@@ -28,16 +33,19 @@ import (
 	"time"
 )
 
-type startMessage struct {
+type request struct {
+	Op            string            `json:"op"`
+	ID            int64             `json:"id"`
 	Script        string            `json:"script"`
 	Cwd           string            `json:"cwd"`
 	Env           map[string]string `json:"env"`
 	KillGraceMs   int               `json:"killGraceMs"`
 	LogLimitBytes int64             `json:"logLimitBytes"`
 	Mask          []string          `json:"mask"`
+	Log           string            `json:"log"`
 }
 
-// drain is how long the supervisor waits, after the command exits, for the rest of its output.
+// drain is how long a command's report waits, after the command exits, for the rest of its output.
 const drain = 500 * time.Millisecond
 
 var stdoutMu sync.Mutex
@@ -54,117 +62,165 @@ func signalGroup(pid int, sig syscall.Signal) {
 	_ = syscall.Kill(-pid, sig) // ESRCH: the group is gone
 }
 
-func main() {
-	lines := bufio.NewReaderSize(os.Stdin, 1<<20)
-	first, err := lines.ReadString('\n')
-	if err != nil && first == "" {
-		os.Exit(0) // the worker died before it said what to run
-	}
-	var message startMessage
-	if json.Unmarshal([]byte(first), &message) != nil {
-		send(map[string]any{"error": "the supervisor expected a start message"})
-		os.Exit(2)
-	}
-	os.Exit(run(message, lines))
+// command is one running script: its process group, and whether it is being killed.
+type command struct {
+	pid         int
+	killGraceMs int
+	mu          sync.Mutex
+	killing     bool
 }
 
-func run(message startMessage, lines *bufio.Reader) int {
-	log := os.NewFile(3, "log")
-	// Inherited descriptors stay open across exec unless marked: the script must not have the log, or it could
-	// write to it around the mask (echo "$SECRET" >&3).
-	syscall.CloseOnExec(3)
-	reader, writer, err := os.Pipe()
-	if err != nil {
-		send(map[string]any{"error": err.Error()})
-		return 0
+func (c *command) kill(now bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now {
+		c.killing = true
+		signalGroup(c.pid, syscall.SIGKILL)
+		return
 	}
-	env := make([]string, 0, len(message.Env))
-	for k, v := range message.Env {
-		env = append(env, k+"="+v)
+	if c.killing {
+		return
 	}
-	// Stdout and stderr are the same pipe (Go hands the one descriptor to both), read and masked below; the
-	// script's text goes to the shell untouched. (The Node supervisor, which cannot share a pipe so, runs an
-	// outer shell that joins them: one shell start more, about 3 ms.)
-	cmd := exec.Command("/bin/sh", "-c", message.Script)
-	cmd.Dir = message.Cwd
-	cmd.Env = env
-	cmd.Stdout = writer
-	cmd.Stderr = writer
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		send(map[string]any{"error": err.Error()})
-		return 0
-	}
-	_ = writer.Close() // the command holds it now: end-of-file when it (and what it started) closes it
-	pid := cmd.Process.Pid
-	send(map[string]any{"pid": pid})
+	c.killing = true
+	signalGroup(c.pid, syscall.SIGTERM)
+	time.AfterFunc(time.Duration(c.killGraceMs)*time.Millisecond, func() { signalGroup(c.pid, syscall.SIGKILL) })
+}
 
-	var killMu sync.Mutex
-	killing := false
-	kill := func(now bool) {
-		killMu.Lock()
-		defer killMu.Unlock()
-		if now {
-			killing = true
-			signalGroup(pid, syscall.SIGKILL)
-			return
-		}
-		if killing {
-			return
-		}
-		killing = true
-		signalGroup(pid, syscall.SIGTERM)
-		time.AfterFunc(time.Duration(message.KillGraceMs)*time.Millisecond, func() { signalGroup(pid, syscall.SIGKILL) })
-	}
+// commands are the ones running, by the worker's id.
+type commands struct {
+	mu      sync.Mutex
+	running map[int64]*command
+	ended   sync.WaitGroup
+}
 
-	copied := make(chan struct{})
-	go func() {
-		defer close(copied)
-		copyMasked(reader, log, message)
-	}()
-	go func() {
-		for {
-			line, err := lines.ReadString('\n')
-			switch trimmed := trimNewline(line); trimmed {
-			case "term":
-				kill(false)
-			case "kill":
-				kill(true)
-			}
-			if err != nil {
-				kill(false) // end-of-file: the worker is gone
-				return
-			}
-		}
-	}()
+func (cs *commands) get(id int64) *command {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.running[id]
+}
+
+func (cs *commands) termAll() {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for _, c := range cs.running {
+		c.kill(false)
+	}
+}
+
+func main() {
+	cs := &commands{running: map[int64]*command{}}
 	// Signals sent to the supervisor itself (an operator's kill) are passed on the same way.
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	go func() {
 		for range signals {
-			kill(false)
+			cs.termAll()
 		}
 	}()
+	lines := bufio.NewReaderSize(os.Stdin, 1<<20)
+	for {
+		line, err := lines.ReadString('\n')
+		if trimmed := trimNewline(line); trimmed != "" {
+			var r request
+			if json.Unmarshal([]byte(trimmed), &r) != nil {
+				fmt.Fprintf(os.Stderr, "paso-supervisor: not a request: %.200q\n", trimmed)
+			} else {
+				handle(cs, r)
+			}
+		}
+		if err != nil {
+			break // end-of-file: the worker is gone
+		}
+	}
+	cs.termAll()
+	cs.ended.Wait()
+}
 
-	state, _ := cmd.Process.Wait()
-	killMu.Lock()
-	wasKilling := killing
-	killMu.Unlock()
-	if wasKilling {
-		signalGroup(pid, syscall.SIGKILL) // a killed command's leftovers go with it
+func handle(cs *commands, r request) {
+	switch r.Op {
+	case "start":
+		start(cs, r)
+	case "term", "kill":
+		if c := cs.get(r.ID); c != nil {
+			c.kill(r.Op == "kill")
+		}
+	default:
+		fmt.Fprintf(os.Stderr, "paso-supervisor: unknown op %q\n", r.Op)
 	}
-	select {
-	case <-copied:
-	case <-time.After(drain):
+}
+
+// start runs one command and reports its pid; a goroutine reports its end.
+func start(cs *commands, r request) {
+	fail := func(err error) { send(map[string]any{"id": r.ID, "error": err.Error()}) }
+	log, err := os.OpenFile(r.Log, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		fail(err)
+		return
 	}
-	report := map[string]any{"exit": nil, "signal": nil}
-	if status, ok := state.Sys().(syscall.WaitStatus); ok && status.Signaled() {
-		report["signal"] = signalName(status.Signal())
-	} else {
-		report["exit"] = state.ExitCode()
+	reader, writer, err := os.Pipe()
+	if err != nil {
+		_ = log.Close()
+		fail(err)
+		return
 	}
-	send(report)
-	return 0
+	env := make([]string, 0, len(r.Env))
+	for k, v := range r.Env {
+		env = append(env, k+"="+v)
+	}
+	// Stdout and stderr are the same pipe (Go hands the one descriptor to both), read and masked below; the
+	// script's text goes to the shell untouched.
+	cmd := exec.Command("/bin/sh", "-c", r.Script)
+	cmd.Dir = r.Cwd
+	cmd.Env = env
+	cmd.Stdout = writer
+	cmd.Stderr = writer
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		_ = writer.Close()
+		_ = reader.Close()
+		_ = log.Close()
+		fail(err)
+		return
+	}
+	_ = writer.Close() // the command holds it now: end-of-file when it (and what it started) closes it
+	c := &command{pid: cmd.Process.Pid, killGraceMs: r.KillGraceMs}
+	cs.mu.Lock()
+	cs.running[r.ID] = c
+	cs.ended.Add(1)
+	cs.mu.Unlock()
+	send(map[string]any{"id": r.ID, "pid": c.pid})
+
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		copyMasked(reader, log, r)
+	}()
+	go func() {
+		defer cs.ended.Done()
+		state, _ := cmd.Process.Wait()
+		c.mu.Lock()
+		wasKilling := c.killing
+		c.mu.Unlock()
+		if wasKilling {
+			signalGroup(c.pid, syscall.SIGKILL) // a killed command's leftovers go with it
+		}
+		select {
+		case <-copied:
+		case <-time.After(drain):
+		}
+		_ = reader.Close()
+		_ = log.Close()
+		report := map[string]any{"id": r.ID, "exit": nil, "signal": nil}
+		if status, ok := state.Sys().(syscall.WaitStatus); ok && status.Signaled() {
+			report["signal"] = signalName(status.Signal())
+		} else {
+			report["exit"] = state.ExitCode()
+		}
+		cs.mu.Lock()
+		delete(cs.running, r.ID)
+		cs.mu.Unlock()
+		send(report)
+	}()
 }
 
 func trimNewline(s string) string {
@@ -176,7 +232,7 @@ func trimNewline(s string) string {
 
 // copyMasked copies the command's output to the log, masked, up to the limit; the rest is read and dropped,
 // so a command that prints without end fills no disk and no memory.
-func copyMasked(from io.Reader, to *os.File, message startMessage) {
+func copyMasked(from io.Reader, to *os.File, message request) {
 	masker := newMasker(message.Mask)
 	var written int64
 	write := func(chunk []byte) {

@@ -109,29 +109,78 @@ describe.each(['native', 'node'] as const)('runScript under the %s supervisor', 
     await expect.poll(() => processesOf(marker), { timeout: 3_000 }).toEqual([]);
   });
 
-  it('kills the command when the process that ran it is killed with SIGKILL', async () => {
-    const marker = path.join(dir, 'orphan.marker');
-    const script = `sh -c 'sleep 300' ${marker} & while true; do date +%s%3N >> ${marker}; sleep 0.1; done`;
-    // A process of its own runs the command through the built runner, as a worker does; then it is killed.
+  it('kills every command when the process that ran them is killed with SIGKILL', async () => {
+    const markers = [path.join(dir, 'orphan-1.marker'), path.join(dir, 'orphan-2.marker')];
+    const script = (marker: string) =>
+      `sh -c 'sleep 300' ${marker} & while true; do date +%s%3N >> ${marker}; sleep 0.1; done`;
+    // A process of its own runs two commands at once through the built runner, as a worker does; then it is killed.
+    const runs = markers.map(
+      (marker, i) =>
+        `runScript({ script: ${JSON.stringify(script(marker))}, variables: {}, env: {}, cwd: ${JSON.stringify(dir)},
+           logPath: ${JSON.stringify(path.join(dir, `orphan-${i}.log`))}, label: 'test', timeoutSeconds: 300, killGraceMs: 500 })`,
+    );
     const parent = spawn(
       process.execPath,
       [
         '--input-type=module',
         '-e',
         `const { runScript } = await import(${JSON.stringify(path.join(ROOT, 'dist', 'src', 'process-runner.js'))});
-         await runScript({ script: ${JSON.stringify(script)}, variables: {}, env: {}, cwd: ${JSON.stringify(dir)},
-           logPath: ${JSON.stringify(path.join(dir, 'orphan.log'))}, label: 'test', timeoutSeconds: 300, killGraceMs: 500 });`,
+         await Promise.all([${runs.join(', ')}]);`,
       ],
       { stdio: 'ignore' },
     );
-    await expect.poll(() => existsSync(marker), { timeout: 10_000 }).toBe(true);
-    expect(processesOf(marker).length).toBeGreaterThan(1); // the loop and the background sleep
+    for (const marker of markers) {
+      await expect.poll(() => existsSync(marker), { timeout: 10_000 }).toBe(true);
+      expect(processesOf(marker).length).toBeGreaterThan(1); // the loop and the background sleep
+    }
     const exited = new Promise((r) => parent.once('exit', r));
     parent.kill('SIGKILL');
     await exited;
     const killedAt = Date.now();
-    await expect.poll(() => processesOf(marker), { timeout: 3_000, interval: 50 }).toEqual([]);
-    const last = Number(readFileSync(marker, 'utf8').trim().split('\n').at(-1));
-    expect(last).toBeLessThan(killedAt + 1_000);
+    for (const marker of markers) {
+      await expect.poll(() => processesOf(marker), { timeout: 3_000, interval: 50 }).toEqual([]);
+      const last = Number(readFileSync(marker, 'utf8').trim().split('\n').at(-1));
+      expect(last).toBeLessThan(killedAt + 1_000);
+    }
   });
+
+  it('runs commands side by side, each with its own log, output and exit', async () => {
+    const results = await Promise.all(
+      [0, 1, 2, 3, 4].map((i) =>
+        run(`echo "start ${i}"; sleep 0.${5 - i}; echo "end ${i}" >&2; exit ${i}`, {
+          logPath: path.join(dir, `side-${i}.log`),
+        }),
+      ),
+    );
+    results.forEach((result, i) => {
+      expect(result).toMatchObject({ exitCode: i, outputTail: `start ${i}\nend ${i}` });
+      const log = readFileSync(path.join(dir, `side-${i}.log`), 'utf8');
+      expect(log).toContain(`start ${i}\nend ${i}\n=== `); // the end line comes after all of its output
+      expect(log).not.toMatch(new RegExp(`(start|end) [^${i}]`));
+    });
+  });
+
+  if (kind === 'native') {
+    it('one native supervisor serves the process; if it is killed, its commands die, fail, and the next command gets a new one', async () => {
+      const marker = path.join(dir, 'lost.marker');
+      const parents = [path.join(dir, 'parent-1'), path.join(dir, 'parent-2'), path.join(dir, 'parent-3')];
+      const first = run(`echo $PPID > ${parents[0]}; sleep 300 # ${marker}`);
+      const second = run(`echo $PPID > ${parents[1]}; sleep 300 # ${marker}`);
+      await expect
+        .poll(() => parents.slice(0, 2).every((p) => existsSync(p) && readFileSync(p, 'utf8').trim()))
+        .toBe(true);
+      const supervisor = readFileSync(parents[0]!, 'utf8').trim();
+      expect(readFileSync(parents[1]!, 'utf8').trim()).toBe(supervisor);
+      expect(readFileSync(`/proc/${supervisor}/cmdline`, 'utf8')).toContain('paso-supervisor');
+      process.kill(Number(supervisor), 'SIGKILL');
+      for (const result of await Promise.all([first, second])) {
+        expect(result).toMatchObject({ ok: false, killedFor: null });
+        expect(result.description).toBe("the command's supervisor ended (SIGKILL) without reporting");
+      }
+      await expect.poll(() => processesOf(marker), { timeout: 3_000 }).toEqual([]);
+      const next = await run(`echo $PPID > ${parents[2]}; echo again`);
+      expect(next).toMatchObject({ ok: true, outputTail: 'again' });
+      expect(readFileSync(parents[2]!, 'utf8').trim()).not.toBe(supervisor);
+    });
+  }
 });
