@@ -1,6 +1,7 @@
 /**
  * Runs `/bin/sh -c <script>` in a process group of its own, under a supervisor process that kills the group
- * when this process dies (src/supervisor.ts), output appended to a log file, with a clean environment: the
+ * when this process dies (`supervisor/main.go`, one for all of this process's commands, or `src/supervisor.ts`,
+ * one per command, where Go is not built), output appended to a log file, with a clean environment: the
  * allowed pipeline variables, a few of the worker's own, and Paso's. The whole group is killed (SIGTERM, then
  * SIGKILL after a grace period) on timeout or when the caller aborts, so nothing it started outlives it. Used
  * by the command activity, Talkback and CHECK.
@@ -13,6 +14,7 @@ import readline from 'node:readline';
 import type { Socket } from 'node:net';
 import { projectRoot } from './temporal/cli.js';
 import { allowedVariables, INHERITED_ENV } from './shared/variables.js';
+import { logger } from './log.js';
 
 /** How much of the output callers keep (and workflows put in history); the rest stays in the log file. */
 export const OUTPUT_TAIL_BYTES = 2048;
@@ -208,11 +210,14 @@ class NativeSupervisor {
     this.child.unref();
     (this.child.stdin as Socket).unref();
     this.holding(false);
-    this.child.stdin!.on('error', () => undefined); // it may be gone already; 'close' below says what that means
-    readline.createInterface({ input: this.child.stdout! }).on('line', (line) => this.receive(line));
-    // 'close', not 'exit': only once its stdout has been read to the end are its last reports in.
+    // Once it has exited (or its stdin is broken), the next command goes to a new one; the commands it ran are
+    // settled on 'close', not 'exit': only once its stdout has been read to the end are its last reports in.
+    const gone = () => void (this.gone = true);
+    this.child.stdin!.on('error', gone);
+    this.child.once('exit', gone);
+    this.child.once('error', gone); // a failed spawn also ends in 'close'
     this.child.once('close', (code, signal) => this.lost(code, signal));
-    this.child.once('error', () => undefined); // a failed spawn also ends in 'close'
+    readline.createInterface({ input: this.child.stdout! }).on('line', (line) => this.receive(line));
   }
 
   async start(start: SupervisedStart): Promise<Supervised> {
@@ -228,7 +233,6 @@ class NativeSupervisor {
     void exited.then(running); // a command that could not start has ended without running
     // Secrets travel on this pipe, never in an argument or the supervisor's environment.
     this.send({ op: 'start', id, script, cwd, env, killGraceMs, logLimitBytes, mask, log: logPath });
-    if (this.gone) this.lost(null, null);
     await started;
     let backstop: NodeJS.Timeout | undefined;
     void exited.then(() => clearTimeout(backstop));
@@ -262,13 +266,16 @@ class NativeSupervisor {
   }
 
   private receive(line: string): void {
-    const m = JSON.parse(line) as {
-      id: number;
-      pid?: number;
-      exit?: number | null;
-      signal?: NodeJS.Signals | null;
-      error?: string;
-    };
+    let m: { id: number; pid?: number; exit?: number | null; signal?: NodeJS.Signals | null; error?: string };
+    try {
+      m = JSON.parse(line) as typeof m;
+    } catch {
+      logger.error(
+        { component: 'supervisor', line: line.slice(0, 200) },
+        'the supervisor wrote a line that is not a report',
+      );
+      return;
+    }
     const command = this.commands.get(m.id);
     if (!command) return;
     if (m.pid !== undefined) {
@@ -293,13 +300,15 @@ class NativeSupervisor {
   private lost(code: number | null, signal: NodeJS.Signals | null): void {
     this.gone = true;
     if (native === this) native = null;
+    const how = signal ?? `code ${code}`;
     for (const [id, command] of this.commands) {
+      // One it never said it started may or may not have been forked: its group is unknown, nothing to kill.
       if (command.pid !== undefined) signalGroup(command.pid, 'SIGKILL');
-      this.end(id, {
-        code: null,
-        signal: null,
-        error: new Error(`the command's supervisor ended (${signal ?? `code ${code}`}) without reporting`),
-      });
+      const error =
+        command.pid === undefined
+          ? new Error(`could not start: the command's supervisor had ended (${how})`)
+          : new Error(`the command's supervisor ended (${how}) without reporting`);
+      this.end(id, { code: null, signal: null, error });
     }
   }
 }

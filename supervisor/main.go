@@ -54,7 +54,7 @@ func send(message map[string]any) {
 	line, _ := json.Marshal(message)
 	stdoutMu.Lock()
 	defer stdoutMu.Unlock()
-	// The worker may be gone: nobody reads, and that is fine.
+	// The worker may be gone: nobody reads, and that is fine (SIGPIPE is ignored, see main: the write fails).
 	_, _ = os.Stdout.Write(append(line, '\n'))
 }
 
@@ -62,17 +62,23 @@ func signalGroup(pid int, sig syscall.Signal) {
 	_ = syscall.Kill(-pid, sig) // ESRCH: the group is gone
 }
 
-// command is one running script: its process group, and whether it is being killed.
+// command is one running script: its process group, whether it is being killed, and whether it has ended
+// (then its pid may belong to another process: nothing is sent to it any more).
 type command struct {
 	pid         int
 	killGraceMs int
 	mu          sync.Mutex
 	killing     bool
+	ended       bool
+	grace       *time.Timer
 }
 
 func (c *command) kill(now bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.ended {
+		return
+	}
 	if now {
 		c.killing = true
 		signalGroup(c.pid, syscall.SIGKILL)
@@ -83,7 +89,22 @@ func (c *command) kill(now bool) {
 	}
 	c.killing = true
 	signalGroup(c.pid, syscall.SIGTERM)
-	time.AfterFunc(time.Duration(c.killGraceMs)*time.Millisecond, func() { signalGroup(c.pid, syscall.SIGKILL) })
+	c.grace = time.AfterFunc(time.Duration(c.killGraceMs)*time.Millisecond, func() { c.kill(true) })
+}
+
+// end marks the command ended once its leader has been reaped; what it left in its group is killed if it was
+// being killed. Returns whether it was.
+func (c *command) end() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.killing {
+		signalGroup(c.pid, syscall.SIGKILL) // a killed command's leftovers go with it
+	}
+	c.ended = true
+	if c.grace != nil {
+		c.grace.Stop()
+	}
+	return c.killing
 }
 
 // commands are the ones running, by the worker's id.
@@ -108,6 +129,9 @@ func (cs *commands) termAll() {
 }
 
 func main() {
+	// Reports written once the worker is gone fail with EPIPE instead of killing this process (Go dies of a
+	// SIGPIPE on its standard output by default): it must live on to SIGKILL what SIGTERM did not end.
+	signal.Ignore(syscall.SIGPIPE)
 	cs := &commands{running: map[int64]*command{}}
 	// Signals sent to the supervisor itself (an operator's kill) are passed on the same way.
 	signals := make(chan os.Signal, 1)
@@ -122,8 +146,9 @@ func main() {
 		line, err := lines.ReadString('\n')
 		if trimmed := trimNewline(line); trimmed != "" {
 			var r request
-			if json.Unmarshal([]byte(trimmed), &r) != nil {
-				fmt.Fprintf(os.Stderr, "paso-supervisor: not a request: %.200q\n", trimmed)
+			if err := json.Unmarshal([]byte(trimmed), &r); err != nil {
+				// The id is read even when another field is wrong: the worker waits for an answer to it.
+				refuse(r, fmt.Sprintf("not a request: %v", err))
 			} else {
 				handle(cs, r)
 			}
@@ -145,8 +170,16 @@ func handle(cs *commands, r request) {
 			c.kill(r.Op == "kill")
 		}
 	default:
-		fmt.Fprintf(os.Stderr, "paso-supervisor: unknown op %q\n", r.Op)
+		refuse(r, fmt.Sprintf("unknown op %q", r.Op))
 	}
+}
+
+// refuse answers a request it cannot carry out: to the worker, which waits for it, when it has an id.
+func refuse(r request, why string) {
+	if r.ID != 0 {
+		send(map[string]any{"id": r.ID, "error": why})
+	}
+	fmt.Fprintf(os.Stderr, "paso-supervisor: %s\n", why)
 }
 
 // start runs one command and reports its pid; a goroutine reports its end.
@@ -197,13 +230,8 @@ func start(cs *commands, r request) {
 	}()
 	go func() {
 		defer cs.ended.Done()
-		state, _ := cmd.Process.Wait()
-		c.mu.Lock()
-		wasKilling := c.killing
-		c.mu.Unlock()
-		if wasKilling {
-			signalGroup(c.pid, syscall.SIGKILL) // a killed command's leftovers go with it
-		}
+		state, err := cmd.Process.Wait()
+		c.end()
 		select {
 		case <-copied:
 		case <-time.After(drain):
@@ -211,7 +239,9 @@ func start(cs *commands, r request) {
 		_ = reader.Close()
 		_ = log.Close()
 		report := map[string]any{"id": r.ID, "exit": nil, "signal": nil}
-		if status, ok := state.Sys().(syscall.WaitStatus); ok && status.Signaled() {
+		if err != nil {
+			report = map[string]any{"id": r.ID, "error": "waiting for the command: " + err.Error()}
+		} else if status, ok := state.Sys().(syscall.WaitStatus); ok && status.Signaled() {
 			report["signal"] = signalName(status.Signal())
 		} else {
 			report["exit"] = state.ExitCode()
