@@ -8,7 +8,11 @@
  *
  *  1. trigger → first action running (sequential executions, median of BENCH_RUNS)
  *  2. QUEUED stage hand-off: execution N's action ends → N+1's action starts in the same stage, next to a
- *     chain of bare workflows where each signals the next after its activity (the bare round trip)
+ *     chain of bare workflows where each signals the next after its activity (the bare round trip); and where
+ *     each hop goes (p50 of each step, from the command stamps and the histories): the command's end → its
+ *     activity completed → the workflow task that sends the signal done → (Paso: the coordinator signalled
+ *     `leaveStage` → its task that grants the stage done →) the next workflow signalled → its task done →
+ *     its activity started → its command running
  *     2b. QUEUED executions of three stages one after another: how long each takes, and how long the signals
  *     between it and its coordinator take to arrive (an execution leaving a stage as the coordinator grants it
  *     the next one: two signals crossing, see src/temporal/latency.ts)
@@ -29,6 +33,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../src/activities/index.js';
@@ -59,15 +64,116 @@ function eventTime(event: temporal.api.history.v1.IHistoryEvent): number {
   return Number(event.eventTime!.seconds) * 1000 + (event.eventTime!.nanos ?? 0) / 1e6;
 }
 
-function handoffs(file: string, order: string[]): number[] {
+/** When each command started and ended (`<id> start|end` → ms), from the stamps the commands wrote. */
+function stamps(file: string): Map<string, number> {
   const at = new Map<string, number>();
   for (const line of readFileSync(file, 'utf8').trim().split('\n')) {
     const [id, what, ms] = line.split(' ');
     at.set(`${id} ${what}`, Number(ms));
   }
+  return at;
+}
+
+function handoffs(file: string, order: string[]): number[] {
+  const at = stamps(file);
   const gaps: number[] = [];
   for (let i = 1; i < order.length; i++) gaps.push(at.get(`${order[i]} start`)! - at.get(`${order[i - 1]} end`)!);
   return gaps;
+}
+
+/** A history event as the hop breakdown reads it: its kind, its time, and a signal's name and argument. */
+interface HopEvent {
+  kind: string;
+  at: number;
+  signal?: string;
+  arg?: unknown;
+}
+
+/** The events of a workflow (with `allRuns`, of all its runs: a coordinator continues as new), in order. */
+async function hopEvents(client: Client, workflowId: string, allRuns = false): Promise<HopEvent[]> {
+  const runs: (string | undefined)[] = [];
+  if (!allRuns) runs.push(undefined);
+  else for await (const run of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(run.runId);
+  const events: HopEvent[] = [];
+  for (const runId of runs) {
+    for (const e of (await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? []) {
+      const kind = Object.keys(e)
+        .find((k) => k.endsWith('EventAttributes'))!
+        .replace(/EventAttributes$/, '');
+      const signalled = e.workflowExecutionSignaledEventAttributes;
+      const payload = signalled?.input?.payloads?.[0];
+      events.push({
+        kind,
+        at: eventTime(e),
+        ...(signalled
+          ? { signal: signalled.signalName ?? '', arg: payload && defaultPayloadConverter.fromPayload(payload) }
+          : {}),
+      });
+    }
+  }
+  return events.sort((a, b) => a.at - b.at);
+}
+
+/** The first event of `kind` at or after `from` (and matching `where`), or -1. */
+function nextEvent(events: HopEvent[], from: number, kind: string, where: (e: HopEvent) => boolean = () => true) {
+  if (from < 0) return -1;
+  for (let i = from; i < events.length; i++) if (events[i]!.kind === kind && where(events[i]!)) return i;
+  return -1;
+}
+
+/**
+ * Where each hop of a chain goes: for every pair of consecutive workflows, the times of the points the hop
+ * passes, from the command's end stamp, through the histories (the server's clock), to the next command's
+ * start stamp; `signal` is the one that lets the next workflow go on, `via` adds the points a hop passes in
+ * between (Paso's coordinator). Returns the time between
+ * each point and the next, per hop (hops whose events could not all be found are left out).
+ */
+async function hopSteps(
+  client: Client,
+  order: string[],
+  stampFile: string,
+  signal: string,
+  via?: (from: string, sentAt: number) => number[] | null,
+): Promise<number[][]> {
+  const at = stamps(stampFile);
+  const steps: number[][] = [];
+  for (let i = 1; i < order.length; i++) {
+    const [a, b] = [await hopEvents(client, order[i - 1]!), await hopEvents(client, order[i]!)];
+    const completed = nextEvent(a, 0, 'activityTaskCompleted');
+    const sent = nextEvent(a, completed, 'workflowTaskCompleted');
+    const signalled = nextEvent(b, 0, 'workflowExecutionSignaled', (e) => e.signal === signal);
+    const decided = nextEvent(b, signalled, 'workflowTaskCompleted');
+    const started = nextEvent(b, decided, 'activityTaskStarted');
+    const middle = sent < 0 ? null : via ? via(order[i - 1]!, a[sent]!.at) : [];
+    if ([completed, sent, signalled, decided, started].includes(-1) || middle === null) continue;
+    const points = [
+      at.get(`${order[i - 1]} end`)!,
+      a[completed]!.at,
+      a[sent]!.at,
+      ...middle,
+      b[signalled]!.at,
+      b[decided]!.at,
+      b[started]!.at,
+      at.get(`${order[i]} start`)!,
+    ];
+    steps.push(points.slice(1).map((t, k) => t - points[k]!));
+  }
+  return steps;
+}
+
+/** The p50 of each step of the hops, joined for the report. */
+function stepP50s(steps: number[][]): string {
+  if (steps.length === 0) return 'n/a';
+  return (
+    steps[0]!
+      .map((_, k) =>
+        pct(
+          steps.map((s) => s[k]!),
+          50,
+        ).toFixed(0),
+      )
+      .join(' / ') + ' ms'
+  );
 }
 
 /** Where the figures are taken: a Temporal server, Paso's gateways on it, and its task queue. */
@@ -123,6 +229,9 @@ interface BaseFigures {
   threeStages: { durations: number[]; signalDelays: number[] };
   pasoGaps: number[];
   bareGaps: number[];
+  /** Each hop's steps (see hopSteps): Paso's through the coordinator, the bare chain's direct. */
+  pasoSteps: number[][];
+  bareSteps: number[][];
   pasoRate: number;
   bareRate: number;
   parallelEvents: number;
@@ -276,6 +385,17 @@ async function measureBase(target: Target, { client, put, trigger, finished }: A
   await client.workflow.getHandle(bareIds[0]!).signal('go');
   await Promise.all(bareIds.map(finished));
   const bareGaps = handoffs(bareStamps, bareIds);
+  // Where each hop goes: Paso's passes through the coordinator (the leave, then its grant to the next).
+  const coordinator = await hopEvents(client, coordinatorWorkflowId('handoff'), true);
+  const pasoSteps = await hopSteps(client, order, queuedStamps, 'stageGranted', (from, sentAt) => {
+    const left = nextEvent(coordinator, 0, 'workflowExecutionSignaled', (e) => {
+      const arg = e.arg as { executionId?: string } | undefined;
+      return e.signal === 'leaveStage' && arg?.executionId === from && e.at >= sentAt - 1;
+    });
+    const granted = nextEvent(coordinator, left, 'workflowTaskCompleted');
+    return granted < 0 ? null : [coordinator[left]!.at, coordinator[granted]!.at];
+  });
+  const bareSteps = await hopSteps(client, bareIds, bareStamps, 'go');
 
   // ---- 2b. QUEUED executions of three stages, one after another ----
   await put({
@@ -342,6 +462,8 @@ async function measureBase(target: Target, { client, put, trigger, finished }: A
     threeStages,
     pasoGaps,
     bareGaps,
+    pasoSteps,
+    bareSteps,
     pasoRate,
     bareRate,
     parallelEvents,
@@ -480,8 +602,16 @@ function report(targets: Target[], figures: Figures[]): void {
       (f) => `${ms(pct(f.pasoGaps, 50))} / ${ms(pct(f.pasoGaps, 99))}`,
     ],
     [
+      '  p50s: end → completed / its task (leave) / coordinator / its task (grant) / next / its task / activity / command',
+      (f) => stepP50s(f.pasoSteps),
+    ],
+    [
       'bare chain (activity end → signal → next activity): p50 / p99',
       (f) => `${ms(pct(f.bareGaps, 50))} / ${ms(pct(f.bareGaps, 99))}`,
+    ],
+    [
+      '  p50s: end → completed / its task (signal) / next / its task / activity / command',
+      (f) => stepP50s(f.bareSteps),
     ],
     [
       'hand-off ratio Paso / bare, p50 (target ≤ 2.5×)',
