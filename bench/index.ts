@@ -661,9 +661,18 @@ function report(targets: Target[], figures: Figures[]): void {
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   console.log(`\nPaso benchmark (${targets.map((t) => `${t.label}: ${t.gateways.length} gateway(s)`).join('; ')})\n`);
-  console.log(`${''.padEnd(width)}  ${targets.map((t) => t.label.padEnd(22)).join('')}`);
-  for (const [label, value] of rows)
-    console.log(`${label.padEnd(width)}  ${figures.map((f) => value(f).padEnd(22)).join('')}`);
+  // Each target's column as wide as its widest figure (the step breakdowns are long).
+  const cells = rows.map(([, value]) => figures.map((f) => value(f)));
+  const columns = targets.map((t, i) => Math.max(t.label.length, ...cells.map((row) => row[i]!.length)) + 2);
+  const line = (label: string, values: string[]) =>
+    `${label.padEnd(width)}  ${values.map((v, i) => v.padEnd(columns[i]!)).join('')}`.trimEnd();
+  console.log(
+    line(
+      '',
+      targets.map((t) => t.label),
+    ),
+  );
+  for (const [k, [label]] of rows.entries()) console.log(line(label, cells[k]!));
   for (const [i, f] of figures.entries()) {
     if (DEPTH_ONLY) {
       console.log(`\n${targets[i]!.label}, SDK metrics while the 30 pairs ran:\n  ${f.sdk.shallow.join('\n  ')}`);
