@@ -187,6 +187,11 @@ export interface PasoConfig {
   locks: readonly LockDeclaration[] | null;
   /** Allocation Updates a gateway keeps in flight per pipeline's coordinator (`PASO_UPDATES_IN_FLIGHT`). */
   updatesInFlight: number;
+  /**
+   * How many running executions without `PasoWaiting` `GET /waiting` also reads (`PASO_WAITING_SCAN`): those
+   * that began waiting before executions said so. 0 once none of 0.5 or before can still be waiting.
+   */
+  waitingScan: number;
   /** Signs the console's session cookies; every gateway behind one address needs the same. Unset: made at start. */
   sessionSecret: string | undefined;
   /** The Temporal Web UI, for the console's links to workflows (PASO_TEMPORAL_UI_URL; the dev server's own). */
@@ -316,6 +321,7 @@ const envSchema = z.object({
   PASO_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   PASO_SDK_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   PASO_UPDATES_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
+  PASO_WAITING_SCAN: z.coerce.number().int().min(0).max(10_000).default(500),
   PASO_SESSION_SECRET: z.string().min(32, 'at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
   PASO_TEMPORAL_UI_URL: z.url().optional(),
   PASO_DATABASE_URL: z
@@ -361,6 +367,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     metricsPort: e.PASO_METRICS_PORT,
     sdkMetricsPort: e.PASO_SDK_METRICS_PORT,
     updatesInFlight: e.PASO_UPDATES_IN_FLIGHT,
+    waitingScan: e.PASO_WAITING_SCAN,
     sessionSecret: e.PASO_SESSION_SECRET,
     // The embedded dev server serves its UI; elsewhere only the operator knows where the Web UI is.
     temporalUiUrl:

@@ -92,6 +92,8 @@ export interface PasoOptions {
   secrets?: readonly SecretSource[];
   /** Allocation Updates in flight per coordinator from this process (PASO_UPDATES_IN_FLIGHT). */
   updatesInFlight?: number;
+  /** Running executions without `PasoWaiting` that `GET /waiting` also reads (PASO_WAITING_SCAN, 500). */
+  waitingScan?: number;
   /** The named locks the config declares (null or absent: any name, `fifo`). */
   locks?: readonly LockDeclaration[] | null;
   /** The config-wide change freezes, given to every coordinator and every execution. */
@@ -461,8 +463,15 @@ export class Paso {
    * The ids of this deployment's running executions across pipelines, oldest first, from Temporal's visibility
    * store (at most `limit`): what the console looks through for decisions people may make.
    */
-  async runningExecutions(limit: number): Promise<string[]> {
-    const query = `WorkflowType = 'execution' AND ExecutionStatus = 'Running' AND TaskQueue = '${this.taskQueue}'`;
+  /** How many running executions without `PasoWaiting` `GET /waiting` also reads. */
+  get waitingScan(): number {
+    return this.options.waitingScan ?? 500;
+  }
+
+  async runningExecutions(limit: number, where = ''): Promise<string[]> {
+    const query =
+      `WorkflowType = 'execution' AND ExecutionStatus = 'Running' AND TaskQueue = '${this.taskQueue}'` +
+      (where ? ` AND ${where}` : '');
     const found: { id: string; start: number }[] = [];
     for await (const wf of this.client.workflow.list({ query, pageSize: Math.min(limit, 1000) })) {
       const id = wf.workflowId;

@@ -18,8 +18,8 @@ export interface PendingDecision extends PendingDecisionSummary {
   refusal: string | null;
 }
 
-/** How many running executions the "waiting for me" page looks through, oldest first. */
-const WAITING_SCAN_LIMIT = 500;
+/** How many executions that wait for people the "waiting for me" page reads at most. */
+const WAITING_LIMIT = 2_000;
 const PARALLEL_READS = 8;
 
 export function decider(user: User): Decider {
@@ -77,9 +77,17 @@ function approvedBy(action: ActionView): string[] {
   return action.approvals.filter((a) => a.decision === 'approve').map((a) => a.by);
 }
 
-/** Everything `user` may decide now across pipelines, oldest first (of the oldest {@link WAITING_SCAN_LIMIT} running). */
+/**
+ * Everything `user` may decide now across pipelines, oldest first: the executions whose `PasoWaiting` says they
+ * wait for people, and (until no older execution can still wait) running ones that predate it.
+ */
 export async function waitingFor(paso: Paso, user: User): Promise<PendingDecision[]> {
-  const ids = await paso.runningExecutions(WAITING_SCAN_LIMIT);
+  const [waiting, legacy] = await Promise.all([
+    paso.runningExecutions(WAITING_LIMIT, "PasoWaiting IN ('approval', 'resume', 'trap')"),
+    // Those that began waiting before executions said so (0.6), by the old scan: PASO_WAITING_SCAN of them.
+    paso.waitingScan > 0 ? paso.runningExecutions(paso.waitingScan, 'PasoWaiting IS NULL') : [],
+  ]);
+  const ids = [...new Set([...waiting, ...legacy])];
   const views = await mapLimit(ids, PARALLEL_READS, (id) => paso.getExecution(id).catch(() => null));
   const definitions = new Map<string, Promise<PipelineDefinition | null>>();
   const definitionOf = (view: ExecutionView) => {

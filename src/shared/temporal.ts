@@ -12,7 +12,12 @@ export const PasoStatus = defineSearchAttributeKey('PasoStatus', SearchAttribute
 export const PasoStage = defineSearchAttributeKey('PasoStage', SearchAttributeType.KEYWORD);
 /** ChatOps: the ids of the chat channels bound to an execution, so a message finds its execution. */
 export const PasoChannels = defineSearchAttributeKey('PasoChannels', SearchAttributeType.KEYWORD_LIST);
-export const SEARCH_ATTRIBUTES = [PasoPipeline, PasoStatus, PasoStage, PasoChannels] as const;
+/**
+ * What an execution waits for people to decide now (`approval`, `resume`, `trap`), unset when nothing: how
+ * `GET /waiting` finds the executions to read without reading every running one.
+ */
+export const PasoWaiting = defineSearchAttributeKey('PasoWaiting', SearchAttributeType.KEYWORD_LIST);
+export const SEARCH_ATTRIBUTES = [PasoPipeline, PasoStatus, PasoStage, PasoChannels, PasoWaiting] as const;
 
 /**
  * The coordinator of pipeline `name`. `:` cannot occur in a pipeline or execution id, so this id can never

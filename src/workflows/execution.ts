@@ -47,7 +47,7 @@ import {
   withdrawSignal,
 } from '../shared/messages.js';
 import { lockNeeds, namedLocksWorkflowId } from '../shared/named-locks.js';
-import { coordinatorWorkflowId, PasoPipeline, PasoStage, PasoStatus } from '../shared/temporal.js';
+import { coordinatorWorkflowId, PasoPipeline, PasoStage, PasoStatus, PasoWaiting } from '../shared/temporal.js';
 import type { Activities } from '../activities/index.js';
 import type { ActionContext } from './actions.js';
 import { placeScripts } from './placement.js';
@@ -121,7 +121,15 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   /** The stage whose named locks it is asking for now: answers about any other are stale. */
   let asking = null as string | null;
   const chat = new ExecutionChat(input, state, now);
-  const manual = new ManualWaits(input.trigger.by, (stage, action) => state.knowsAction(stage, action));
+  const manual = new ManualWaits(
+    input.trigger.by,
+    (stage, action) => state.knowsAction(stage, action),
+    // What it waits for people to decide, for `GET /waiting` (patched: executions that waited before did not say).
+    (kinds) => {
+      if (patched(PATCHES.waitingAttribute))
+        upsertSearchAttributes([{ key: PasoWaiting, value: kinds.length ? kinds : null }]);
+    },
+  );
   let rejected = false;
   // Notifications go out in the background; the workflow waits for them only before it ends.
   const notifications: Promise<unknown>[] = [];

@@ -34,14 +34,24 @@ interface Wait {
 export class ManualWaits {
   private readonly waits = new Map<string, Wait>();
 
-  /** @param triggeredBy who triggered the execution: they may not approve it unless `allowSelfApproval`. */
+  /**
+   * @param triggeredBy who triggered the execution: they may not approve it unless `allowSelfApproval`.
+   * @param changed told what is waiting (each kind once, sorted) whenever a wait opens or closes.
+   */
   constructor(
     private readonly triggeredBy: string,
     private readonly knows: (stage: string, action: string) => boolean,
+    private readonly changed: (kinds: ManualKind[]) => void = () => undefined,
   ) {}
 
   open(stage: string, action: string, kind: ManualKind, spec: ApprovalAction | PauseAction | null = null): void {
     this.waits.set(key(stage, action), { kind, spec, approvedBy: [], outcome: null });
+    this.changed(this.kinds());
+  }
+
+  /** The kinds of the waits open now, each once, sorted. */
+  kinds(): ManualKind[] {
+    return [...new Set([...this.waits.values()].map((w) => w.kind))].sort();
   }
 
   outcome(stage: string, action: string): Outcome | null {
@@ -49,7 +59,7 @@ export class ManualWaits {
   }
 
   close(stage: string, action: string): void {
-    this.waits.delete(key(stage, action));
+    if (this.waits.delete(key(stage, action))) this.changed(this.kinds());
   }
 
   checkApproval(d: ApprovalDecision): void {

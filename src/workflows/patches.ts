@@ -52,4 +52,9 @@ export const PATCHES = {
    * handling is behind it too: an older coordinator drops `leaving`, and replaying that, a new one must as well.
    */
   leavingInRequest: 'paso-leaving-in-request',
+  /**
+   * Executions say what they wait for people to decide in the `PasoWaiting` search attribute, as a manual step
+   * opens and closes. Asked only then, so an execution without a manual step records no marker for it.
+   */
+  waitingAttribute: 'paso-waiting-attribute',
 } as const;

@@ -45,6 +45,12 @@ describe('two gateways, two workers, one full Temporal server', () => {
     await expect
       .poll(async () => (await b.execution(id)).stages[1]!.actions[0]!.waitingFor, { timeout: 30_000 })
       .toBe('approval');
+    // Both gateways list it for alice: found by its PasoWaiting search attribute in PostgreSQL's visibility.
+    for (const gateway of [a, b]) {
+      const waiting = await gateway.as('alice').get<{ decisions: { executionId: string; kind: string }[] }>('/waiting');
+      expect(waiting.status).toBe(200);
+      expect(waiting.body.decisions.filter((d) => d.executionId === id).map((d) => d.kind)).toEqual(['approval']);
+    }
     const approved = await b
       .as('alice')
       .post(`/executions/${id}/approvals`, { stage: 'Release', action: 'go-live', decision: 'approve' });

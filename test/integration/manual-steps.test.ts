@@ -6,7 +6,9 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ActionView, ExecutionView } from '../../src/shared/execution-view.js';
 import { approveSignal } from '../../src/shared/messages.js';
+import { PasoWaiting } from '../../src/shared/temporal.js';
 import { Api, uniqueName } from '../support/api.js';
+import { PasoProcess } from '../support/paso-process.js';
 import type { TestUser } from '../support/users.js';
 
 const api = new Api();
@@ -336,5 +338,78 @@ describe('CHECK', () => {
     // No execution number was used: the next accepted request gets the first one.
     expect(await api.trigger(name)).toBe(`${name}-1`);
     expect(existsSync(`${dir}/later`)).toBe(true);
+  });
+});
+
+describe('what waits for people', () => {
+  let gateway: PasoProcess;
+  beforeAll(async () => {
+    const dir = tmp();
+    // A gateway that reads only the executions saying they wait (PasoWaiting): none by the scan of older ones.
+    gateway = await PasoProcess.startGateway({
+      temporalAddress: inject('temporalAddress'),
+      dataDir: dir,
+      configFile: inject('configFile'),
+      taskQueue: 'paso-test',
+      logFile: path.join(dir, 'gateway.log'),
+      env: { PASO_WAITING_SCAN: '0' },
+    });
+  });
+  afterAll(() => gateway?.stop());
+
+  it('is said by the PasoWaiting search attribute while an approval, a pause or a trap waits, and found by it', async () => {
+    const name = uniqueName('waiting');
+    await api.pipeline({
+      name,
+      stages: [
+        {
+          name: 'Release',
+          actions: [
+            { name: 'go-live', type: 'approval', runOrder: 1, approvers: { users: ['dave'], groups: [] } },
+            { name: 'hold', type: 'pause', runOrder: 2 },
+            { name: 'check', type: 'command', run: 'exit 3', onError: 'trap', runOrder: 3 },
+          ],
+        },
+      ],
+    });
+    const id = await api.trigger(name);
+    const other = new Api(gateway.url);
+    const listed = async (user: TestUser) =>
+      (await other.as(user).get<{ decisions: { executionId: string; kind: string }[] }>('/waiting')).body.decisions
+        .filter((d) => d.executionId === id)
+        .map((d) => d.kind);
+    const attribute = async () =>
+      (await client.workflow.getHandle(id).describe()).typedSearchAttributes.get(PasoWaiting) ?? null;
+    const found = async (kind: string) => {
+      const ids: string[] = [];
+      for await (const wf of client.workflow.list({ query: `PasoWaiting = '${kind}' AND PasoPipeline = '${name}'` }))
+        ids.push(wf.workflowId);
+      return ids;
+    };
+    const step = { stage: 'Release' };
+
+    await expect.poll(() => listed('dave'), { timeout: 30_000, interval: 200 }).toEqual(['approval']);
+    expect(await attribute()).toEqual(['approval']);
+    await expect.poll(() => found('approval'), { timeout: 10_000 }).toEqual([id]);
+    expect(
+      (await api.as('dave').post(`/executions/${id}/approvals`, { ...step, action: 'go-live', decision: 'approve' }))
+        .status,
+    ).toBe(200);
+
+    await expect.poll(() => listed('bob'), { timeout: 30_000, interval: 200 }).toEqual(['resume']);
+    expect(await attribute()).toEqual(['resume']);
+    expect(await listed('dave')).toEqual([]); // a viewer may not resume
+    expect((await api.as('bob').post(`/executions/${id}/resume`, { ...step, action: 'hold' })).status).toBe(200);
+
+    await expect.poll(() => listed('bob'), { timeout: 30_000, interval: 200 }).toEqual(['trap']);
+    expect(await attribute()).toEqual(['trap']);
+    await expect.poll(() => found('trap'), { timeout: 10_000 }).toEqual([id]);
+    expect(
+      (await api.as('bob').post(`/executions/${id}/trap`, { ...step, action: 'check', decision: 'skip' })).status,
+    ).toBe(200);
+
+    expect((await api.waitFor(id)).status).toBe('Succeeded');
+    expect(await attribute()).toBeNull(); // nothing waits any more
+    expect(await found('trap')).toEqual([]);
   });
 });
