@@ -112,6 +112,9 @@ export interface PasoOptions {
  */
 const INTERRUPTED_START_MS = 10 * 60_000;
 
+/** The most running executions' ids {@link Paso.runningExecutions} reads from visibility. */
+const RUNNING_LIST_CAP = 20_000;
+
 /** Listing executions reads ids in windows of this many, at most {@link LIST_WINDOWS} windows per page. */
 const LIST_WINDOW_IDS = 100;
 const LIST_WINDOWS = 10;
@@ -459,26 +462,31 @@ export class Paso {
     });
   }
 
-  /**
-   * The ids of this deployment's running executions across pipelines, oldest first, from Temporal's visibility
-   * store (at most `limit`): what the console looks through for decisions people may make.
-   */
   /** How many running executions without `PasoWaiting` `GET /waiting` also reads. */
   get waitingScan(): number {
     return this.options.waitingScan ?? 500;
   }
 
+  /**
+   * The ids of this deployment's running executions across pipelines that match `where` (a visibility query),
+   * the oldest `limit` of them, oldest first: what the console looks through for decisions people may make.
+   * Temporal lists newest first, so this reads the ids of up to {@link RUNNING_LIST_CAP} (cheap: no execution
+   * is read) and keeps the oldest.
+   */
   async runningExecutions(limit: number, where = ''): Promise<string[]> {
     const query =
       `WorkflowType = 'execution' AND ExecutionStatus = 'Running' AND TaskQueue = '${this.taskQueue}'` +
       (where ? ` AND ${where}` : '');
     const found: { id: string; start: number }[] = [];
-    for await (const wf of this.client.workflow.list({ query, pageSize: Math.min(limit, 1000) })) {
+    for await (const wf of this.client.workflow.list({ query, pageSize: 1000 })) {
       const id = wf.workflowId;
       if (parseExecutionId(id)) found.push({ id, start: wf.startTime.getTime() });
-      if (found.length >= limit) break;
+      if (found.length >= RUNNING_LIST_CAP) break;
     }
-    return found.sort((a, b) => a.start - b.start).map((f) => f.id);
+    return found
+      .sort((a, b) => a.start - b.start)
+      .slice(0, limit)
+      .map((f) => f.id);
   }
 
   /** The highest execution number Temporal's visibility store knows for the pipeline. */

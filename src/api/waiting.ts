@@ -8,7 +8,9 @@ import type { PipelineDefinition } from '../shared/definition.js';
 import type { ActionView, ExecutionView } from '../shared/execution-view.js';
 import type { Decider } from '../shared/messages.js';
 import { approvalRefusal, resumeRefusal, trapRefusal } from '../shared/rights.js';
+import { logger } from '../log.js';
 import { mapLimit } from '../map-limit.js';
+import { grpcCode } from './problem.js';
 import type { Paso } from './paso.js';
 import type { PendingDecisionSummary } from './schemas.js';
 
@@ -18,8 +20,12 @@ export interface PendingDecision extends PendingDecisionSummary {
   refusal: string | null;
 }
 
-/** How many executions that wait for people the "waiting for me" page reads at most. */
+/** How many executions that wait for people the "waiting for me" page reads at most (the oldest). */
 const WAITING_LIMIT = 2_000;
+/** How many active executions it reads while Temporal cannot search PasoWaiting yet. */
+const LEGACY_FALLBACK = 500;
+const GRPC_INVALID_ARGUMENT = 3;
+const log = logger.child({ component: 'waiting' });
 const PARALLEL_READS = 8;
 
 export function decider(user: User): Decider {
@@ -82,12 +88,7 @@ function approvedBy(action: ActionView): string[] {
  * wait for people, and (until no older execution can still wait) running ones that predate it.
  */
 export async function waitingFor(paso: Paso, user: User): Promise<PendingDecision[]> {
-  const [waiting, legacy] = await Promise.all([
-    paso.runningExecutions(WAITING_LIMIT, "PasoWaiting IN ('approval', 'resume', 'trap')"),
-    // Those that began waiting before executions said so (0.6), by the old scan: PASO_WAITING_SCAN of them.
-    paso.waitingScan > 0 ? paso.runningExecutions(paso.waitingScan, 'PasoWaiting IS NULL') : [],
-  ]);
-  const ids = [...new Set([...waiting, ...legacy])];
+  const ids = await candidates(paso);
   const views = await mapLimit(ids, PARALLEL_READS, (id) => paso.getExecution(id).catch(() => null));
   const definitions = new Map<string, Promise<PipelineDefinition | null>>();
   const definitionOf = (view: ExecutionView) => {
@@ -103,6 +104,27 @@ export async function waitingFor(paso: Paso, user: User): Promise<PendingDecisio
     decisions.push(...mine);
   }
   return decisions.sort((a, b) => (a.since ?? '').localeCompare(b.since ?? ''));
+}
+
+/** Executions in progress or stopping: only those can wait for people. */
+const ACTIVE = "PasoStatus IN ('InProgress', 'Stopping')";
+
+/** The executions `GET /waiting` reads, oldest first. */
+async function candidates(paso: Paso): Promise<string[]> {
+  try {
+    const [waiting, legacy] = await Promise.all([
+      paso.runningExecutions(WAITING_LIMIT, "PasoWaiting IN ('approval', 'resume', 'trap')"),
+      // Those that began waiting before executions said so (0.6), by the old scan: PASO_WAITING_SCAN of them.
+      paso.waitingScan > 0 ? paso.runningExecutions(paso.waitingScan, `PasoWaiting IS NULL AND ${ACTIVE}`) : [],
+    ]);
+    return [...new Set([...waiting, ...legacy])];
+  } catch (err) {
+    if (grpcCode(err) !== GRPC_INVALID_ARGUMENT) throw err;
+    // Temporal does not know PasoWaiting yet (this process registers it as it starts, and Temporal's cache
+    // follows a little later): the old scan of every active execution, as before 0.6.
+    log.warn({ err }, 'PasoWaiting is not searchable yet: reading active executions instead');
+    return paso.runningExecutions(LEGACY_FALLBACK, ACTIVE);
+  }
 }
 
 /** The pipeline's definition if it is still at `version`; null otherwise (the execution checks rights itself). */

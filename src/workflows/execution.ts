@@ -121,13 +121,18 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   /** The stage whose named locks it is asking for now: answers about any other are stale. */
   let asking = null as string | null;
   const chat = new ExecutionChat(input, state, now);
+  /** What `PasoWaiting` says now: its kinds joined (empty: unset). */
+  let waitingPublished = '';
   const manual = new ManualWaits(
     input.trigger.by,
     (stage, action) => state.knowsAction(stage, action),
-    // What it waits for people to decide, for `GET /waiting` (patched: executions that waited before did not say).
+    // What it waits for people to decide, for `GET /waiting` (patched: executions that waited before did not say),
+    // written only when it changes (two approvals opening together say `approval` once).
     (kinds) => {
-      if (patched(PATCHES.waitingAttribute))
-        upsertSearchAttributes([{ key: PasoWaiting, value: kinds.length ? kinds : null }]);
+      const value = kinds.join(' ');
+      if (value === waitingPublished || !patched(PATCHES.waitingAttribute)) return;
+      waitingPublished = value;
+      upsertSearchAttributes([{ key: PasoWaiting, value: kinds.length ? kinds : null }]);
     },
   );
   let rejected = false;
@@ -267,6 +272,7 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
         }
         state.abandonRunning(now());
         state.finish('Cancelled', now(), 'cancelled from Temporal');
+        manual.closeAll(); // nobody is asked anything any more (PasoWaiting)
         publish();
         chat.post(() => endText(state.view(), input.reviewUrl ?? null));
         await chat.close();

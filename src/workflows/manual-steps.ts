@@ -62,6 +62,13 @@ export class ManualWaits {
     if (this.waits.delete(key(stage, action))) this.changed(this.kinds());
   }
 
+  /** Closes every wait (an execution cancelled from Temporal while people were asked something). */
+  closeAll(): void {
+    if (this.waits.size === 0) return;
+    this.waits.clear();
+    this.changed([]);
+  }
+
   checkApproval(d: ApprovalDecision): void {
     const wait = this.waiting(d, 'approval');
     const spec = wait.spec as ApprovalAction;

@@ -45,7 +45,8 @@ describe('two gateways, two workers, one full Temporal server', () => {
     await expect
       .poll(async () => (await b.execution(id)).stages[1]!.actions[0]!.waitingFor, { timeout: 30_000 })
       .toBe('approval');
-    // Both gateways list it for alice: found by its PasoWaiting search attribute in PostgreSQL's visibility.
+    // Both gateways list it for alice, found by its PasoWaiting search attribute in PostgreSQL's visibility (the
+    // cluster's gateways run without the scan of executions older than the attribute: PASO_WAITING_SCAN=0).
     for (const gateway of [a, b]) {
       const waiting = await gateway.as('alice').get<{ decisions: { executionId: string; kind: string }[] }>('/waiting');
       expect(waiting.status).toBe(200);

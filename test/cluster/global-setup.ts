@@ -28,7 +28,13 @@ export async function setup(project: TestProject) {
   if (!existsSync(MAIN)) throw new Error('dist/ is missing: run `npm run build` first (`npm test` does it).');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'paso-cluster-test-'));
   const started = Date.now();
-  cluster = await startCluster({ dir, config: { users: TEST_USERS }, log: (line) => console.log(line) });
+  cluster = await startCluster({
+    dir,
+    config: { users: TEST_USERS },
+    // A deployment past its upgrade to 0.6: GET /waiting reads only the executions PasoWaiting says wait.
+    env: { PASO_WAITING_SCAN: '0' },
+    log: (line) => console.log(line),
+  });
   console.log(`cluster up in ${((Date.now() - started) / 1000).toFixed(1)} s, files in ${dir}`);
   project.provide(
     'gatewayUrls',

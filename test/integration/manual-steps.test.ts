@@ -410,6 +410,29 @@ describe('what waits for people', () => {
 
     expect((await api.waitFor(id)).status).toBe('Succeeded');
     expect(await attribute()).toBeNull(); // nothing waits any more
-    expect(await found('trap')).toEqual([]);
+    await expect.poll(() => found('trap'), { timeout: 10_000 }).toEqual([]);
+  });
+
+  it('is unset when the execution is cancelled from Temporal while people are asked something', async () => {
+    const name = uniqueName('waiting-cancel');
+    await api.pipeline({
+      name,
+      stages: [
+        {
+          name: 'Release',
+          actions: [
+            { name: 'one', type: 'approval', approvers: { users: ['dave'], groups: [] } },
+            { name: 'two', type: 'pause' },
+          ],
+        },
+      ],
+    });
+    const id = await api.trigger(name);
+    const attribute = async () =>
+      (await client.workflow.getHandle(id).describe()).typedSearchAttributes.get(PasoWaiting) ?? null;
+    await expect.poll(attribute, { timeout: 30_000, interval: 200 }).toEqual(['approval', 'resume']);
+    await client.workflow.getHandle(id).cancel();
+    expect((await api.waitFor(id, ['Cancelled'])).status).toBe('Cancelled');
+    await expect.poll(attribute, { timeout: 10_000 }).toBeNull();
   });
 });

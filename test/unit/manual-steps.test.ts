@@ -94,3 +94,25 @@ describe('pauses and traps', () => {
     expect(w.outcome('S', 'probe')).toEqual({ kind: 'trap', decision: 'skip', by: 'bob' });
   });
 });
+
+describe('what waits (PasoWaiting)', () => {
+  it('is told as waits open and close: each kind once, sorted; nothing for a step that was not waiting', () => {
+    const told: string[][] = [];
+    const w = new ManualWaits(
+      'tom',
+      () => true,
+      (kinds) => told.push(kinds),
+    );
+    w.open('S', 'gate', 'approval', gate);
+    w.open('S', 'other', 'approval', gate);
+    w.open('S', 'probe', 'trap');
+    w.close('S', 'gate');
+    w.close('S', 'build'); // a command abandoned by a stop: it was not waiting for anyone
+    w.close('S', 'other');
+    expect(told).toEqual([['approval'], ['approval'], ['approval', 'trap'], ['approval', 'trap'], ['trap']]);
+    w.closeAll();
+    w.closeAll();
+    expect(told.at(-1)).toEqual([]);
+    expect(told).toHaveLength(6);
+  });
+});
