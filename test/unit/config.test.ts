@@ -103,10 +103,19 @@ describe('configuration', () => {
   });
 
   it('treats an empty environment variable as unset, as container platforms pass them', () => {
-    const c = loadConfig({ TEMPORAL_ADDRESS: '', PASO_PORT: '', PASO_DATABASE_URL: '' }, dir());
+    const c = loadConfig({ TEMPORAL_ADDRESS: '', PASO_PORT: '', PASO_DATABASE_URL: '', PASO_WAITING_SCAN: '' }, dir());
     expect(c.temporalAddress).toBeUndefined();
     expect(c.port).toBe(8080);
     expect(c.databaseUrl).toBeUndefined();
+    expect(c.waitingScan).toBe(500); // not 0: an empty value does not turn the scan off
+  });
+
+  it('reads how many executions without PasoWaiting GET /waiting also reads (0 turns the scan off)', () => {
+    const d = dir();
+    expect(loadConfig({ PASO_WAITING_SCAN: '0' }, d).waitingScan).toBe(0);
+    expect(loadConfig({ PASO_WAITING_SCAN: '2000' }, d).waitingScan).toBe(2000);
+    expect(() => loadConfig({ PASO_WAITING_SCAN: '-1' }, d)).toThrow(/PASO_WAITING_SCAN/);
+    expect(() => loadConfig({ PASO_WAITING_SCAN: 'lots' }, d)).toThrow(/PASO_WAITING_SCAN/);
   });
 
   it('reads secrets with exactly one source each, and refuses Talkback items naming unknown ones', () => {
