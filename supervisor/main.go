@@ -93,8 +93,8 @@ func (c *command) kill(now bool) {
 }
 
 // end marks the command ended once its leader has been reaped; what it left in its group is killed if it was
-// being killed. Returns whether it was.
-func (c *command) end() bool {
+// being killed.
+func (c *command) end() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.killing {
@@ -104,7 +104,6 @@ func (c *command) end() bool {
 	if c.grace != nil {
 		c.grace.Stop()
 	}
-	return c.killing
 }
 
 // commands are the ones running, by the worker's id.
