@@ -137,6 +137,21 @@ interface Exit {
   error?: Error;
 }
 
+/** A supervisor's report (one JSON line): the command runs (`pid`), ended (`exit`, `signal`), or could not start. */
+interface Report {
+  pid?: number;
+  exit?: number | null;
+  signal?: NodeJS.Signals | null;
+  error?: string;
+}
+
+/** How the command of an end report ended. */
+function exitOf(report: Report): Exit {
+  if (report.error !== undefined)
+    return { code: null, signal: null, error: new Error(`could not start: ${report.error}`) };
+  return { code: report.exit ?? null, signal: report.signal ?? null };
+}
+
 interface Supervised {
   /** SIGTERM to the command's process group, SIGKILL after the grace period. */
   terminate(): void;
@@ -266,7 +281,7 @@ class NativeSupervisor {
   }
 
   private receive(line: string): void {
-    let m: { id: number; pid?: number; exit?: number | null; signal?: NodeJS.Signals | null; error?: string };
+    let m: Report & { id: number };
     try {
       m = JSON.parse(line) as typeof m;
     } catch {
@@ -281,10 +296,8 @@ class NativeSupervisor {
     if (m.pid !== undefined) {
       command.pid = m.pid;
       command.running();
-    } else if (m.error !== undefined) {
-      this.end(m.id, { code: null, signal: null, error: new Error(`could not start: ${m.error}`) });
     } else {
-      this.end(m.id, { code: m.exit ?? null, signal: m.signal ?? null });
+      this.end(m.id, exitOf(m));
     }
   }
 
@@ -332,16 +345,9 @@ async function superviseInNode(start: SupervisedStart): Promise<Supervised> {
   let result: Exit | undefined;
   const running = new Promise<void>((resolve) => {
     lines.on('line', (line) => {
-      const m = JSON.parse(line) as {
-        pid?: number;
-        exit?: number | null;
-        signal?: NodeJS.Signals | null;
-        error?: string;
-      };
+      const m = JSON.parse(line) as Report;
       if (m.pid !== undefined) pid = m.pid;
-      else if (m.error !== undefined)
-        result = { code: null, signal: null, error: new Error(`could not start: ${m.error}`) };
-      else result = { code: m.exit ?? null, signal: m.signal ?? null };
+      else result = exitOf(m);
       resolve();
     });
     lines.once('close', () => resolve());

@@ -66,6 +66,7 @@ const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_NOT_FOUND = 5;
 export const GRPC_RESOURCE_EXHAUSTED = 8;
 export const GRPC_FAILED_PRECONDITION = 9;
+export const GRPC_INVALID_ARGUMENT = 3;
 
 /** The gRPC status code of a Temporal service error, whether the SDK throws it bare or wrapped as a cause. */
 export function grpcCode(err: unknown): number | undefined {

@@ -10,7 +10,7 @@ import type { Decider } from '../shared/messages.js';
 import { approvalRefusal, resumeRefusal, trapRefusal } from '../shared/rights.js';
 import { logger } from '../log.js';
 import { mapLimit } from '../map-limit.js';
-import { grpcCode } from './problem.js';
+import { GRPC_INVALID_ARGUMENT, grpcCode } from './problem.js';
 import type { Paso } from './paso.js';
 import type { PendingDecisionSummary } from './schemas.js';
 
@@ -24,7 +24,6 @@ export interface PendingDecision extends PendingDecisionSummary {
 const WAITING_LIMIT = 2_000;
 /** How many active executions it reads while Temporal cannot search PasoWaiting yet. */
 const LEGACY_FALLBACK = 500;
-const GRPC_INVALID_ARGUMENT = 3;
 const log = logger.child({ component: 'waiting' });
 const PARALLEL_READS = 8;
 
