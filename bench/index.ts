@@ -26,6 +26,8 @@
  * `BENCH_ONLY=depth` measures 5 and 6 alone, and adds what the worker's SDK metrics say about each phase (mean
  * workflow task and activation times by workflow type, sticky cache misses): the queue-depth figures without
  * waiting for the rest.
+ * `BENCH_ONLY=parallel` measures 3 alone, BENCH_ROUNDS (5) times, Paso's round and the bare one alternating (the
+ * machine's speed drifts over minutes): each round's figures, and the median ratio.
  */
 import { fileStore } from '../src/store/files.js';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -49,6 +51,9 @@ const HANDOFFS = Number(process.env.BENCH_HANDOFFS ?? 100);
 const THROUGHPUT_N = Number(process.env.BENCH_EXECUTIONS ?? 100);
 const TRIGGERS = Number(process.env.BENCH_TRIGGERS ?? 1000);
 const DEPTH_ONLY = process.env.BENCH_ONLY === 'depth';
+const PARALLEL_ONLY = process.env.BENCH_ONLY === 'parallel';
+/** With `BENCH_ONLY=parallel`: how many Paso and bare rounds, alternating. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const TOKEN = 'bench-admin-token';
 const USERS = { users: [{ name: 'bench', token: TOKEN, roles: ['admin'] }] };
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -261,11 +266,10 @@ interface Api {
   finished: (id: string) => Promise<unknown>;
 }
 
-async function measure(target: Target): Promise<Figures> {
-  const client = new Client({ connection: await Connection.connect({ address: target.address }) });
-  const base = target.gateways[0]!;
+/** Paso's HTTP API on one gateway, as the benchmark uses it. */
+function benchApi(client: Client, base: string): Api {
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-  const api: Api = {
+  return {
     client,
     base,
     headers,
@@ -284,6 +288,11 @@ async function measure(target: Target): Promise<Figures> {
     },
     finished: (id) => client.workflow.getHandle(id).result(),
   };
+}
+
+async function measure(target: Target): Promise<Figures> {
+  const client = new Client({ connection: await Connection.connect({ address: target.address }) });
+  const api = benchApi(client, target.gateways[0]!);
   try {
     const baseFigures = DEPTH_ONLY ? null : await measureBase(target, api);
     return { base: baseFigures, ...(await measureDepth(target, api)) };
@@ -292,9 +301,9 @@ async function measure(target: Target): Promise<Figures> {
   }
 }
 
-async function measureBase(target: Target, { client, put, trigger, finished }: Api): Promise<BaseFigures> {
+/** A worker for the baselines (bare-workflows.ts) on the target's server, running the same activities as Paso's. */
+async function startBareWorker(target: Target, client: Client): Promise<{ stop(): Promise<void> }> {
   const { work } = target;
-
   const bareConnection = await NativeConnection.connect({ address: target.address });
   const bareWorker = await Worker.create({
     connection: bareConnection,
@@ -319,6 +328,75 @@ async function measureBase(target: Target, { client, put, trigger, finished }: A
     }),
   });
   const bareRunning = bareWorker.run();
+  return {
+    async stop() {
+      bareWorker.shutdown();
+      await bareRunning;
+      await bareConnection.close();
+    },
+  };
+}
+
+/** The 3-stage no-op PARALLEL pipeline the throughput is measured on. */
+const THROUGHPUT_PIPELINE: PipelineDefinitionInput = {
+  name: 'throughput',
+  executionMode: 'PARALLEL',
+  stages: ['S1', 'S2', 'S3'].map((name) => ({ name, actions: [{ name: 'a', type: 'command', run: 'true' }] })),
+};
+
+/** Section 3, once: THROUGHPUT_N Paso executions at once, then as many bare workflows (ids prefixed `round`). */
+async function parallelRound(
+  { client, trigger, finished }: Api,
+  round: string,
+): Promise<{ pasoRate: number; bareRate: number; parallelIds: string[] }> {
+  let t = Date.now();
+  const parallelIds = await Promise.all(Array.from({ length: THROUGHPUT_N }, () => trigger(THROUGHPUT_PIPELINE.name)));
+  await Promise.all(parallelIds.map(finished));
+  const pasoRate = THROUGHPUT_N / ((Date.now() - t) / 1000);
+  t = Date.now();
+  const bareThreeIds = Array.from({ length: THROUGHPUT_N }, (_, i) => `bare-three-${round}${i}`);
+  await Promise.all(
+    bareThreeIds.map((id) =>
+      client.workflow.start<typeof bareThree>('bareThree', {
+        workflowId: id,
+        taskQueue: 'bench-bare',
+        args: [{ executionId: id, run: 'true' }],
+      }),
+    ),
+  );
+  await Promise.all(bareThreeIds.map(finished));
+  const bareRate = THROUGHPUT_N / ((Date.now() - t) / 1000);
+  return { pasoRate, bareRate, parallelIds };
+}
+
+/** `BENCH_ONLY=parallel`: section 3, ROUNDS times (after a warm-up round), printed as it goes. */
+async function measureParallel(target: Target): Promise<void> {
+  const client = new Client({ connection: await Connection.connect({ address: target.address }) });
+  const api = benchApi(client, target.gateways[0]!);
+  const bare = await startBareWorker(target, client);
+  try {
+    await api.put(THROUGHPUT_PIPELINE);
+    await parallelRound(api, 'warm-');
+    const ratios: number[] = [];
+    console.log(`\nPARALLEL, ${THROUGHPUT_N} × 3 no-op stages at once (${target.label}): executions/s`);
+    for (let round = 1; round <= ROUNDS; round++) {
+      const { pasoRate, bareRate } = await parallelRound(api, `${round}-`);
+      ratios.push(pasoRate / bareRate);
+      console.log(
+        `  round ${round}: Paso ${pasoRate.toFixed(1)}, bare ${bareRate.toFixed(1)}, ratio ${ratios.at(-1)!.toFixed(2)}×`,
+      );
+    }
+    console.log(`  median ratio Paso / bare: ${pct(ratios, 50).toFixed(2)}×`);
+  } finally {
+    await bare.stop();
+    await client.connection.close();
+  }
+}
+
+async function measureBase(target: Target, api: Api): Promise<BaseFigures> {
+  const { client, put, trigger, finished } = api;
+  const { work } = target;
+  const bare = await startBareWorker(target, client);
 
   // ---- 1. trigger → first action ----
   const marks = path.join(work, 'marks');
@@ -418,28 +496,8 @@ async function measureBase(target: Target, { client, put, trigger, finished }: A
   }
 
   // ---- 3. PARALLEL throughput vs bare ----
-  await put({
-    name: 'throughput',
-    executionMode: 'PARALLEL',
-    stages: ['S1', 'S2', 'S3'].map((name) => ({ name, actions: [{ name: 'a', type: 'command', run: 'true' }] })),
-  });
-  let t = Date.now();
-  const parallelIds = await Promise.all(Array.from({ length: THROUGHPUT_N }, () => trigger('throughput')));
-  await Promise.all(parallelIds.map(finished));
-  const pasoRate = THROUGHPUT_N / ((Date.now() - t) / 1000);
-  t = Date.now();
-  const bareThreeIds = Array.from({ length: THROUGHPUT_N }, (_, i) => `bare-three-${i}`);
-  await Promise.all(
-    bareThreeIds.map((id) =>
-      client.workflow.start<typeof bareThree>('bareThree', {
-        workflowId: id,
-        taskQueue: 'bench-bare',
-        args: [{ executionId: id, run: 'true' }],
-      }),
-    ),
-  );
-  await Promise.all(bareThreeIds.map(finished));
-  const bareRate = THROUGHPUT_N / ((Date.now() - t) / 1000);
+  await put(THROUGHPUT_PIPELINE);
+  const { pasoRate, bareRate, parallelIds } = await parallelRound(api, '');
 
   // ---- 4. history sizes ----
   const eventsOf = async (id: string) => (await client.workflow.getHandle(id).fetchHistory()).events!.length;
@@ -453,9 +511,7 @@ async function measureBase(target: Target, { client, put, trigger, finished }: A
     coordinatorEvents += history.events!.length;
   }
 
-  bareWorker.shutdown();
-  await bareRunning;
-  await bareConnection.close();
+  await bare.stop();
   return {
     latencies,
     steps,
@@ -721,8 +777,12 @@ async function main() {
   try {
     for (const start of process.argv.includes('--cluster') ? [devServerTarget, clusterTarget] : [devServerTarget]) {
       const target = await start();
-      targets.push(target);
       try {
+        if (PARALLEL_ONLY) {
+          await measureParallel(target);
+          continue;
+        }
+        targets.push(target);
         figures.push(await measure(target));
       } finally {
         await target.stop();
