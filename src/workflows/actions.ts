@@ -2,7 +2,7 @@
  * Running one action of an execution: a command is an activity, a wait a durable timer. Called inside the
  * stage's cancellation scope, so a stop-and-abandon cancels whatever runs here.
  */
-import { condition, isCancellation, patched, sleep } from '@temporalio/workflow';
+import { condition, isCancellation, sleep } from '@temporalio/workflow';
 import type { RunCommandInput } from '../activities/index.js';
 import type { NotifyEvent } from '../activities/notify.js';
 import type { Action, ApprovalAction, CommandAction, PauseAction, Stage } from '../shared/definition.js';
@@ -26,6 +26,8 @@ export interface ActionContext {
   rejected: () => void;
   /** The fencing tokens of the named locks the execution holds now, by lock name (none: empty). */
   lockTokens: () => Record<string, number>;
+  /** Whether the change behind a patch id applies to this execution (see PATCHES.execution07). */
+  applies: (patch: string) => boolean;
 }
 
 /**
@@ -45,7 +47,7 @@ export async function runAction(ctx: ActionContext, stage: Stage, action: Action
       }
       const decision = await trap(ctx, stage, action, error);
       // Stop and wait: no action starts again, so a retry decided meanwhile (by signal) ends it as failed.
-      const stopped = decision === 'retry' && state.stopRequest !== null && patched(PATCHES.noRetryWhileStopping);
+      const stopped = decision === 'retry' && state.stopRequest !== null && ctx.applies(PATCHES.noRetryWhileStopping);
       if (decision === 'retry' && !stopped) continue;
       if (stopped) {
         const notRetried = `${error} (not retried: the execution is stopping)`;

@@ -96,7 +96,12 @@ interface End {
 export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   const now = () => new Date().toISOString();
   const state = new ExecutionState(input, now());
-  placeScripts(input, (workspace) => state.workspaceMoved(workspace));
+  // Started on 0.7 or later: every execution patch before it applies, with this one marker (asked first, once:
+  // replaying an older history it is false, and each change keeps its own marker). Only for the patches up to
+  // 0.7: a change made after it asks `patched()` itself.
+  const release07 = patched(PATCHES.execution07);
+  const applies = (patch: string): boolean => release07 || patched(patch);
+  placeScripts(input, (workspace) => state.workspaceMoved(workspace), applies);
   const stages = input.definition.stages;
   const coordinator = getExternalWorkflowHandle(coordinatorWorkflowId(input.pipeline));
   // PARALLEL executions are independent: no locks, no queues, so they never ask the coordinator, but before
@@ -130,7 +135,7 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     // written only when it changes (two approvals opening together say `approval` once).
     (kinds) => {
       const value = kinds.join(' ');
-      if (value === waitingPublished || !patched(PATCHES.waitingAttribute)) return;
+      if (value === waitingPublished || !applies(PATCHES.waitingAttribute)) return;
       waitingPublished = value;
       upsertSearchAttributes([{ key: PasoWaiting, value: kinds.length ? kinds : null }]);
     },
@@ -146,6 +151,7 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     abandoning: () => state.stopRequest?.abandon === true,
     rejected: () => void (rejected = true),
     lockTokens: () => lockGrant?.tokens ?? {},
+    applies,
     notify: (event) => {
       const kind = event.event === 'trap' ? 'trap' : event.event === 'pause' ? 'resume' : 'approval';
       chat.post(() => waitingText(state.view(), event.stage, event.action, input.reviewUrl ?? null), {
@@ -165,12 +171,18 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     },
   };
 
-  const publish = () =>
+  /** The search attributes last written (from 0.7: those the start set first), to write only a change. */
+  let published = release07 ? attributesAtStart() : null;
+  const publish = () => {
+    const current = `${input.pipeline}\n${state.status}\n${state.currentStage ?? ''}`;
+    if (current === published) return;
+    if (release07) published = current;
     upsertSearchAttributes([
       { key: PasoPipeline, value: input.pipeline },
       { key: PasoStatus, value: state.status },
       { key: PasoStage, value: state.currentStage },
     ]);
+  };
 
   setHandler(executionQuery, () => state.view());
   handleDecisions(state, manual, now);
@@ -209,7 +221,7 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     'stop',
     ({ abandon, reason, by, abandonAfterSeconds }) => {
       const at = now();
-      const later = !abandon && abandonAfterSeconds !== undefined && patched(PATCHES.escalatingStop);
+      const later = !abandon && abandonAfterSeconds !== undefined && applies(PATCHES.escalatingStop);
       const abandonAt = later ? new Date(Date.parse(at) + abandonAfterSeconds * 1000).toISOString() : null;
       state.stopping({ by, abandon, reason: reason ?? null, at, abandonAt });
       publish();
@@ -300,8 +312,8 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
       // just passes the gate).
       const asks =
         locked ||
-        (closedStages.has(stage.name) && patched(PATCHES.parallelTransitions)) ||
-        (hasCalendar(stage) && patched(PATCHES.deploymentWindows));
+        (closedStages.has(stage.name) && applies(PATCHES.parallelTransitions)) ||
+        (hasCalendar(stage) && applies(PATCHES.deploymentWindows));
       if (asks) {
         consulted = true;
         const entry = await enterStage(stage.name, i === plan.from && plan.retry === true, asked === stage.name);
@@ -321,7 +333,7 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
       const result = await runStage(stage, i === plan.from ? plan.only : undefined);
       state.stageEnded(stage.name, result.status, now());
       // The next execution enters once this one's rollback is over, never while it undeploys.
-      const hold = locked && rollsBack(result) && patched(PATCHES.rollbackHoldsStage);
+      const hold = locked && rollsBack(result) && applies(PATCHES.rollbackHoldsStage);
       // Named locks are new (no older history has them): they are held through a rollback whatever the mode,
       // and given back first (a coordinator out of reach must not keep other pipelines waiting).
       const holdLocks = stage.locks !== undefined && rollsBack(result);
@@ -334,8 +346,8 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
       // input from a new gateway) and sent the two signals; a new worker replaying that must send them too.
       const next = stages[i + 1];
       let left = false;
-      if (locked && result.status === 'Succeeded' && next && !state.stopRequest && patched(PATCHES.askBeforeLeaving)) {
-        left = input.leavingInRequest === true && patched(PATCHES.leavingInRequest);
+      if (locked && result.status === 'Succeeded' && next && !state.stopRequest && applies(PATCHES.askBeforeLeaving)) {
+        left = input.leavingInRequest === true && applies(PATCHES.leavingInRequest);
         await askForStage(next.name, false, left ? { stage: stage.name, outcome: result.status } : undefined);
         asked = next.name;
       }
@@ -504,8 +516,10 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
           if (actions.length === 0) continue;
           setCurrentDetails(`Stage ${stage.name}: ${actions.map((a) => a.name).join(', ')}`);
           // Every action of a group runs to its end, even when a sibling fails (as in CodePipeline).
+          // (The patch is asked after the actions start: older histories have its marker after their commands.)
           const results = await settleAll(
             actions.map(async (action) => ({ action, error: await runAction(ctx, stage, action) })),
+            applies(PATCHES.settleGroups),
           );
           if (state.stopRequest) break;
           const fatal = results.filter(({ action, error }) => error && !ignoresErrors(action));
@@ -551,12 +565,19 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   }
 }
 
+/** What `publish()` compares with first: the search attributes the execution's start set. */
+function attributesAtStart(): string {
+  const attributes = workflowInfo().typedSearchAttributes;
+  return [PasoPipeline, PasoStatus, PasoStage].map((key) => attributes.get(key) ?? '').join('\n');
+}
+
 /**
  * Like `Promise.all`, but when one rejects (the workflow is cancelled) it first waits for the others to end,
- * so that the lock is given back only once no command of the group still runs.
+ * so that the lock is given back only once no command of the group still runs (`settle` false: `Promise.all`,
+ * as histories from before PATCHES.settleGroups did).
  */
-async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
-  if (!patched(PATCHES.settleGroups)) return Promise.all(promises);
+async function settleAll<T>(promises: Promise<T>[], settle: boolean): Promise<T[]> {
+  if (!settle) return Promise.all(promises);
   const settled = await Promise.allSettled(promises);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;

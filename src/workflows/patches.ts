@@ -57,4 +57,12 @@ export const PATCHES = {
    * opens and closes. Asked only then, so an execution without a manual step records no marker for it.
    */
   waitingAttribute: 'paso-waiting-attribute',
+  /**
+   * An execution started on 0.7 or later records this one marker first, and every execution patch above then
+   * applies without a marker of its own (`applies()` in execution.ts): one marker and one `TemporalChangeVersion`
+   * upsert instead of one each per patch (up to four in a QUEUED execution, two in a PARALLEL one). Its
+   * search attributes are also written only when they change, starting from those its start set (the gateway
+   * sets the pipeline and `InProgress`): one upsert fewer per execution.
+   */
+  execution07: 'paso-execution-0.7',
 } as const;

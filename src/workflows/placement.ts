@@ -19,7 +19,6 @@ import {
   ActivityFailure,
   ApplicationFailure,
   isCancellation,
-  patched,
   proxyActivities,
   TimeoutFailure,
 } from '@temporalio/workflow';
@@ -75,9 +74,13 @@ let placement: Placement = {
 };
 
 /** Called once, first thing in the execution workflow. */
-export function placeScripts(input: ExecutionInput, moved: (workspace: Workspace) => void): void {
+export function placeScripts(
+  input: ExecutionInput,
+  moved: (workspace: Workspace) => void,
+  applies: (patch: string) => boolean,
+): void {
   placement = {
-    enabled: patched(PATCHES.workerLoss),
+    enabled: applies(PATCHES.workerLoss),
     heartbeatTimeoutSeconds: input.heartbeatTimeoutSeconds ?? LEGACY_HEARTBEAT_TIMEOUT_SECONDS,
     workspace: null,
     givenUp: null,

@@ -9,11 +9,12 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { execa } from 'execa';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { namedLocksWorkflowId } from '../../src/shared/named-locks.js';
-import { coordinatorWorkflowId, executionWorkflowId } from '../../src/shared/temporal.js';
+import { coordinatorWorkflowId, executionWorkflowId, PasoPipeline, PasoStatus } from '../../src/shared/temporal.js';
 import { resolveTemporalCli } from '../../src/temporal/cli.js';
 import { WORKFLOW_BUNDLE } from '../../src/temporal/worker.js';
 import { Api, uniqueName } from '../support/api.js';
@@ -66,6 +67,36 @@ describe('replay', () => {
     const input = JSON.parse(Buffer.from(payload.data, 'base64').toString()) as Record<string, unknown>;
     payload.data = Buffer.from(JSON.stringify({ ...input, leavingInRequest: true })).toString('base64');
     expect(await replay([{ workflowId: 'execution-failed-0.5-upgraded-input', history }])).toEqual([]);
+  });
+
+  it('an execution of this release records one patch marker, and its search attributes only as they change', async () => {
+    const name = uniqueName('history-shape');
+    const stage = (stageName: string) => ({ name: stageName, actions: [{ name: 'x', type: 'command', run: 'true' }] });
+    await api.pipeline({ name, executionMode: 'QUEUED', stages: [stage('Build'), stage('Deploy')] });
+    const id = await api.trigger(name);
+    expect((await api.waitFor(id)).status).toBe('Succeeded');
+    const { events } = await client.workflow.getHandle(executionWorkflowId(id)).fetchHistory();
+    // Every change since 0.2 applies to it, under the one marker of 0.7 (before: one marker per change it met).
+    const patches = events!.flatMap((e) => {
+      const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0];
+      return data ? [defaultPayloadConverter.fromPayload<{ id: string }>(data).id] : [];
+    });
+    expect(patches).toEqual(['paso-execution-0.7']);
+    // The start set the pipeline and InProgress; then each stage as it starts, then the end, at the last stage
+    // (before: InProgress with no stage first, as the start had set).
+    const written = events!.flatMap((e) => {
+      const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
+      if (!fields?.PasoStatus) return [];
+      return [[fields.PasoStatus, fields.PasoStage].map((p) => (p ? defaultPayloadConverter.fromPayload(p) : p))];
+    });
+    expect(written).toEqual([
+      ['InProgress', 'Build'],
+      ['InProgress', 'Deploy'],
+      ['Succeeded', 'Deploy'],
+    ]);
+    const described = await client.workflow.getHandle(executionWorkflowId(id)).describe();
+    expect(described.typedSearchAttributes.get(PasoStatus)).toBe('Succeeded');
+    expect(described.typedSearchAttributes.get(PasoPipeline)).toBe(name);
   });
 
   it('replays this run of every workflow shape', async () => {

@@ -22,14 +22,18 @@ const dataDir = path.join(workDir, 'data');
 const poll = <T>(fn: () => Promise<T> | T, timeout = 30_000) =>
   expect.poll(() => Promise.resolve(fn()), { timeout, interval: 200 });
 
-/** A webpack loader that adds `insert` where the compiled actions module starts an action. */
+/**
+ * A webpack loader that adds `insert` where the compiled actions module starts an action; `insert` reaches the
+ * workflow API as `wf` (the module imports only what it uses).
+ */
 const LOADER = path.join(workDir, 'insert-after-decision.cjs');
 writeFileSync(
   LOADER,
   `module.exports = function (source) {
   const marker = 'state.actionStarted(stage.name, action.name, now());';
   if (!source.includes(marker)) throw new Error('upgrade test: the action start moved; update the test');
-  return source.split(marker).join(marker + ' ' + this.getOptions().insert);
+  const changed = source.split(marker).join(marker + ' ' + this.getOptions().insert);
+  return "import * as wf from '@temporalio/workflow';\\n" + changed;
 };`,
 );
 
@@ -114,7 +118,7 @@ describe('a worker built from changed workflow code', () => {
     await workers.stop();
 
     // Unguarded: a new command where the history has none. The signal makes the execution replay: it fails.
-    await workers.start(await changedBundle(`await sleep(10);`));
+    await workers.start(await changedBundle(`await wf.sleep(10);`));
     await client.workflow.getHandle(wedged).signal('approve', {
       stage: 'Release',
       action: 'go',
@@ -128,7 +132,7 @@ describe('a worker built from changed workflow code', () => {
     await workers.stop();
 
     // Behind patched(): old histories replay as they were written, new decisions take the new path.
-    await workers.start(await changedBundle(`if (patched('test-upgrade-v2')) await sleep(10);`));
+    await workers.start(await changedBundle(`if (wf.patched('test-upgrade-v2')) await wf.sleep(10);`));
     const decide = (id: string, route: string, body: object) =>
       api.as('dave').post(`/executions/${id}/${route}`, { stage: 'Release', ...body });
     expect((await decide(approval, 'approvals', { action: 'go', decision: 'approve' })).status).toBe(200);
