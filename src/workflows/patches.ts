@@ -60,9 +60,9 @@ export const PATCHES = {
   /**
    * An execution started on 0.7 or later records this one marker first, and every execution patch above then
    * applies without a marker of its own (`applies()` in execution.ts): one marker and one `TemporalChangeVersion`
-   * upsert instead of one each per patch (up to four in a QUEUED execution, two in a PARALLEL one). Its
-   * search attributes are also written only when they change, starting from those its start set (the gateway
-   * sets the pipeline and `InProgress`): one upsert fewer per execution.
+   * upsert instead of one each per patch it meets (four in a QUEUED execution of two stages, two in a PARALLEL
+   * one; more with stops, rollbacks and manual steps). Its search attributes are also written only when they
+   * change, starting from those its start set (the gateway sets the pipeline and `InProgress`).
    */
   execution07: 'paso-execution-0.7',
 } as const;
