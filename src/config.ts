@@ -21,6 +21,9 @@ import { LOG_LEVELS, type PasoLogLevel } from './log.js';
  */
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
 
+/** Running executions without `PasoWaiting` that `GET /waiting` also reads (`PASO_WAITING_SCAN`). */
+export const DEFAULT_WAITING_SCAN = 500;
+
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -321,7 +324,7 @@ const envSchema = z.object({
   PASO_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   PASO_SDK_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   PASO_UPDATES_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
-  PASO_WAITING_SCAN: z.coerce.number().int().min(0).max(10_000).default(500),
+  PASO_WAITING_SCAN: z.coerce.number().int().min(0).max(10_000).default(DEFAULT_WAITING_SCAN),
   PASO_SESSION_SECRET: z.string().min(32, 'at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
   PASO_TEMPORAL_UI_URL: z.url().optional(),
   PASO_DATABASE_URL: z

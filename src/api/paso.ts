@@ -18,6 +18,7 @@ import type { FreezeDefinition, PipelineDefinition } from '../shared/definition.
 import type { ExecutionInput } from '../shared/execution.js';
 import { executionIdOf, parseExecutionId } from '../shared/execution.js';
 import type { LockDeclaration, PasoConfig, User } from '../config.js';
+import { DEFAULT_WAITING_SCAN } from '../config.js';
 import { lockNeeds, type LockOrder, type LockView, namedLocksWorkflowId } from '../shared/named-locks.js';
 import { formatPath } from '../shared/validation.js';
 import { mapLimit } from '../map-limit.js';
@@ -92,7 +93,7 @@ export interface PasoOptions {
   secrets?: readonly SecretSource[];
   /** Allocation Updates in flight per coordinator from this process (PASO_UPDATES_IN_FLIGHT). */
   updatesInFlight?: number;
-  /** Running executions without `PasoWaiting` that `GET /waiting` also reads (PASO_WAITING_SCAN, 500). */
+  /** Running executions without `PasoWaiting` that `GET /waiting` also reads (PASO_WAITING_SCAN). */
   waitingScan?: number;
   /** The named locks the config declares (null or absent: any name, `fifo`). */
   locks?: readonly LockDeclaration[] | null;
@@ -464,7 +465,7 @@ export class Paso {
 
   /** How many running executions without `PasoWaiting` `GET /waiting` also reads. */
   get waitingScan(): number {
-    return this.options.waitingScan ?? 500;
+    return this.options.waitingScan ?? DEFAULT_WAITING_SCAN;
   }
 
   /**
