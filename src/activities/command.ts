@@ -8,6 +8,8 @@
  */
 import { lockTokenVariable } from '../shared/named-locks.js';
 import type { Client } from '@temporalio/client';
+import type { Dir } from 'node:fs';
+import { opendir } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { actionLogKey, logPath } from '../data-dir.js';
@@ -176,7 +178,10 @@ async function runUnmeasured(
     endedAt: result.endedAt,
     outputTail: result.outputTail,
     worker: deps.identity,
-    workspace: deps.workspaces.taskQueue,
+    // A workspace the script left empty is the same on every worker: it binds the execution to none, and its
+    // next script runs on any worker (the one that schedules it, without a round trip through Temporal's
+    // matching), until one leaves files behind.
+    ...((await holdsFiles(cwd)) ? { workspace: deps.workspaces.taskQueue } : {}),
   };
   const lost = workerLost(deps, ctx, lease.lost);
   if (result.killedFor === 'abort' && lost) {
@@ -207,6 +212,23 @@ async function runUnmeasured(
     });
   }
   return outcome;
+}
+
+/** Whether a directory has an entry (reading one, however many it holds); when it cannot tell, true. */
+export async function holdsFiles(dir: string): Promise<boolean> {
+  let entries: Dir;
+  try {
+    entries = await opendir(dir);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+  try {
+    return (await entries.read()) !== null;
+  } catch {
+    return true;
+  } finally {
+    await entries.close();
+  }
 }
 
 /**

@@ -161,7 +161,10 @@ export const executionViewSchema = z
     windowPasses: z.array(z.object({ stage: z.string(), by: z.string(), reason: z.string(), at: z.string() })),
     /** ChatOps: the chat channels bound to the execution. */
     channels: z.array(channelSchema),
-    /** Where its commands ran: the first worker's workspace, and each fresh one after that worker was lost. */
+    /**
+     * The workspace its commands use: the first a command left files in, and each fresh one after that
+     * worker was lost (empty while its commands leave nothing behind: each action's `worker` says where it ran).
+     */
     workspaces: z.array(workspaceSchema),
     /** Talkback commands run on the execution's behalf, oldest first. */
     talkback: z.array(talkbackRunSchema),

@@ -33,7 +33,10 @@ export interface CommandOutcome {
   outputTail: string;
   /** The worker that ran it, `<pid>@<host>` (absent in histories before 0.3). */
   worker?: string;
-  /** The task queue of that worker's workspaces: the execution's next commands go there (affinity). */
+  /**
+   * The task queue of that worker's workspaces, when the command left files there: the execution's next
+   * commands go there (affinity). Absent when it left the workspace empty (from 0.8 on), which binds nothing.
+   */
   workspace?: string;
 }
 

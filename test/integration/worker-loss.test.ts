@@ -103,6 +103,9 @@ function processesOf(marker: string): string[] {
   }
 }
 
+/** A worker as executions name it: `<pid>@<host>`. */
+const workerId = (worker: PasoProcess) => `${worker.pid}@${os.hostname()}`;
+
 const action = (view: ExecutionView, stage: string, name: string): ActionView =>
   view.stages.find((s) => s.name === stage)!.actions.find((a) => a.name === name)!;
 
@@ -153,7 +156,7 @@ describe('kill -9 of the worker running a command', () => {
 
     const failed = await api.waitFor(id, ['Failed'], 40_000);
     const ended = Date.now() - killedAt;
-    const victimId = `${victim.pid}@${os.hostname()}`;
+    const victimId = workerId(victim);
     expect(action(failed, 'Deploy', 'ship')).toMatchObject({
       status: 'Failed',
       attempt: 1,
@@ -173,7 +176,7 @@ describe('kill -9 of the worker running a command', () => {
     expect(action(retried, 'Deploy', 'ship')).toMatchObject({
       status: 'Succeeded',
       attempt: 2,
-      worker: `${survivor.pid}@${os.hostname()}`,
+      worker: workerId(survivor),
     });
     expectNoOverlap(runsIn(marker));
     console.log(
@@ -275,7 +278,7 @@ describe('a worker cut off from Temporal', () => {
     const runs = runsIn(marker);
     expect(runs).toHaveLength(2);
     expectNoOverlap(runs);
-    expect(action(view, 'Deploy', 'ship').worker).toBe(`${other.pid}@${os.hostname()}`);
+    expect(action(view, 'Deploy', 'ship').worker).toBe(workerId(other));
     console.log(
       `network cut → command killed ${seconds(runs[0]!.last - cutAt)}, rerun started ` +
         `${seconds(runs[1]!.first - cutAt)} on another worker (heartbeat timeout ${HEARTBEAT_TIMEOUT_SECONDS} s)`,
@@ -288,7 +291,7 @@ describe('a worker cut off from Temporal', () => {
     const next = await api.trigger(name, { variables: { LOOPS: '2' } });
     const done = await api.waitFor(next, ['Succeeded', 'Failed'], 60_000);
     expect(done.status).toBe('Succeeded');
-    expect(action(done, 'Deploy', 'ship').worker).toBe(`${cutOff.pid}@${os.hostname()}`);
+    expect(action(done, 'Deploy', 'ship').worker).toBe(workerId(cutOff));
   });
 
   it('rides out a cut shorter than the fence: the command goes on untouched', async () => {
@@ -330,8 +333,9 @@ describe('SIGTERM: a worker drains', () => {
       // Runs until the test tells it to stop (at most 60 s), so it is surely running when SIGTERM comes.
       variables: { LOOPS: '300' },
       stages: [
-        { name: 'Build', actions: [{ name: 'compile', type: 'command', run: marking(marker) }] },
-        { name: 'Deploy', actions: [{ name: 'ship', type: 'command', run: 'echo shipped' }] },
+        // It leaves a file in its workspace, which binds the execution to this worker.
+        { name: 'Build', actions: [{ name: 'compile', type: 'command', run: `touch built; ${marking(marker)}` }] },
+        { name: 'Deploy', actions: [{ name: 'ship', type: 'command', run: 'echo shipped > shipped' }] },
       ],
     });
     const id = await api.trigger(name);
@@ -348,11 +352,9 @@ describe('SIGTERM: a worker drains', () => {
     expect(runs[0]!.last).toBeGreaterThan(sigtermAt + 1_000);
     expect(await exited).toBe(0);
     workers.delete(draining);
-    // Build ran on the drained worker; Deploy could not reach its workspace, and ran in a fresh one.
-    expect(view.workspaces.map((w) => w.worker)).toEqual([
-      `${draining.pid}@${os.hostname()}`,
-      `${successor.pid}@${os.hostname()}`,
-    ]);
+    // Build ran on the drained worker; Deploy could not reach its workspace, and ran in a fresh one (its file
+    // makes the fresh one the execution's).
+    expect(view.workspaces.map((w) => w.worker)).toEqual([workerId(draining), workerId(successor)]);
     expect(view.workspaces[1]!.note).toMatch(/no worker took it/);
   });
 
@@ -406,6 +408,46 @@ describe('workspace affinity', () => {
     }
     // The work was spread: more than one worker made workspaces.
     expect(new Set(views.map((v) => v.workspaces[0]!.worker)).size).toBeGreaterThan(1);
+  });
+
+  it('binds an execution to no worker while its commands leave their workspace empty', async () => {
+    await stopAll();
+    const first = await startWorker();
+    const name = uniqueName('empty-workspace');
+    await api.pipeline({
+      name,
+      stages: [
+        { name: 'Check', actions: [{ name: 'ping', type: 'command', run: 'echo reachable' }] },
+        { name: 'Hold', actions: [{ name: 'hold', type: 'approval', approvers: { users: ['alice'] } }] },
+        { name: 'Deploy', actions: [{ name: 'ship', type: 'command', run: 'echo "$PASO_EXECUTION_ID" > shipped' }] },
+        { name: 'Verify', actions: [{ name: 'verify', type: 'command', run: 'test -s shipped' }] },
+      ],
+    });
+    const id = await api.trigger(name);
+    await expect
+      .poll(async () => action(await api.execution(id), 'Hold', 'hold').waitingFor, { timeout: 20_000 })
+      .toBe('approval');
+    const waiting = await api.execution(id);
+    expect(action(waiting, 'Check', 'ping')).toMatchObject({ status: 'Succeeded', worker: workerId(first) });
+    expect(waiting.workspaces).toEqual([]); // nothing was left there: no worker holds anything of it
+    // The worker that ran Check dies; what it held was empty, so Deploy need not look for it there.
+    await first.kill();
+    workers.delete(first);
+    const second = await startWorker();
+    const approved = await api.post(`/executions/${id}/approvals`, {
+      stage: 'Hold',
+      action: 'hold',
+      decision: 'approve',
+    });
+    expect(approved.status).toBe(200);
+    const view = await api.waitFor(id, ['Succeeded', 'Failed'], 60_000);
+    expect(view.status).toBe('Succeeded');
+    expect(action(view, 'Deploy', 'ship').worker).toBe(workerId(second));
+    // Deploy's file binds the execution to the second worker, in a workspace made fresh for nothing lost.
+    expect(view.workspaces).toEqual([
+      { worker: workerId(second), taskQueue: expect.any(String), since: expect.any(String), note: null },
+    ]);
+    expect(action(view, 'Verify', 'verify').worker).toBe(workerId(second));
   });
 
   it('deletes a workspace once its execution has ended longer ago than the retention', async () => {
