@@ -13,7 +13,7 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import type { FreezeDefinition, PipelineDefinition } from '../shared/definition.js';
 import type { ExecutionInput } from '../shared/execution.js';
 import { executionIdOf, parseExecutionId } from '../shared/execution.js';
@@ -22,6 +22,7 @@ import { DEFAULT_WAITING_SCAN } from '../config.js';
 import { lockNeeds, type LockOrder, type LockView, namedLocksWorkflowId } from '../shared/named-locks.js';
 import { formatPath } from '../shared/validation.js';
 import { mapLimit } from '../map-limit.js';
+import { AllocationBatcher, type Settled } from './allocation-batcher.js';
 import { logger } from '../log.js';
 import type { ExecutionStatus, ExecutionView, TalkbackRun } from '../shared/execution-view.js';
 import { EXECUTION_STATUSES } from '../shared/execution-view.js';
@@ -29,6 +30,9 @@ import type { AllocateExecutionInput, AllocateExecutionResult, PipelineSnapshot 
 import {
   advanceExecutionsUpdate,
   allocateExecutionUpdate,
+  allocateExecutionsUpdate,
+  ErrorTypes,
+  MAX_ALLOCATIONS_PER_UPDATE,
   bindChannelUpdate,
   decideApprovalUpdate,
   decideResumeUpdate,
@@ -123,11 +127,17 @@ const numberOf = (executionId: string) => parseExecutionId(executionId)?.n ?? 0;
 
 export class Paso {
   /**
-   * Allocations in flight per coordinator from this process (`PASO_UPDATES_IN_FLIGHT`, 4): Temporal admits
-   * `history.maxInFlightUpdates` (10 by default; 50 on the servers Paso starts) per workflow, across gateways.
-   * Updates that arrive together are handled in one workflow task, so more in flight is more per task.
+   * Allocation Updates in flight per coordinator from this process (`PASO_UPDATES_IN_FLIGHT`, 4): Temporal
+   * admits `history.maxInFlightUpdates` (10 by default; 50 on the servers Paso starts) per workflow, across
+   * gateways. The triggers that arrive meanwhile wait, and go together in the next (see allocation-batcher.ts).
    */
-  private readonly updateSlots: KeyedSemaphore;
+  private readonly allocations: AllocationBatcher<AllocateExecutionInput, AllocateExecutionResult>;
+  /** Coordinators that refused `allocateExecutions` (run by a worker of before 0.8), until when. */
+  private readonly singleAllocations = new Map<string, number>();
+  /** The latest trigger of each pipeline and idempotency key through this gateway (see `trigger`). */
+  private readonly keyedTriggers = new Map<string, Promise<TriggerResult>>();
+  /** A coordinator being started again, so that the triggers that found it gone start it once. */
+  private readonly revivals = new Map<string, Promise<void>>();
   private readonly definitions = new Map<string, { at: number; definition: Promise<PipelineDefinition> }>();
 
   constructor(
@@ -135,7 +145,11 @@ export class Paso {
     private readonly taskQueue: string,
     private readonly options: PasoOptions,
   ) {
-    this.updateSlots = new KeyedSemaphore(options.updatesInFlight ?? 4);
+    this.allocations = new AllocationBatcher({
+      inFlight: options.updatesInFlight ?? 4,
+      maxBatch: MAX_ALLOCATIONS_PER_UPDATE,
+      send: (pipeline, requests) => this.sendAllocations(pipeline, requests),
+    });
   }
 
   /** Refuses (400, by path) a definition naming a secret that is not configured, or not for this pipeline. */
@@ -318,12 +332,37 @@ export class Paso {
     return snapshots.filter((s): s is PipelineSnapshot => s !== null).sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** Starts an execution, or finds the one this idempotency key already started. */
-  async trigger(
+  /**
+   * Starts an execution, or finds the one this idempotency key already started. Triggers of one key through
+   * this gateway go one after the other: the second finds the execution the first started, rather than start
+   * it itself while the first still holds a new id for it (the first's start would then fail as if the
+   * coordinator's counter had gone back).
+   */
+  trigger(
     pipeline: string,
     body: TriggerBody,
     by: string,
     type: 'manual' | 'schedule' = 'manual',
+  ): Promise<TriggerResult> {
+    const key = body.idempotencyKey;
+    if (key === undefined) return this.triggerOnce(pipeline, body, by, type);
+    const slot = `${pipeline}\n${key}`;
+    const run = (this.keyedTriggers.get(slot) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.triggerOnce(pipeline, body, by, type));
+    this.keyedTriggers.set(slot, run);
+    const forget = () => {
+      if (this.keyedTriggers.get(slot) === run) this.keyedTriggers.delete(slot);
+    };
+    run.then(forget, forget);
+    return run;
+  }
+
+  private async triggerOnce(
+    pipeline: string,
+    body: TriggerBody,
+    by: string,
+    type: 'manual' | 'schedule',
   ): Promise<TriggerResult> {
     const request = { variables: body.variables ?? {}, sourceRevisions: body.sourceRevisions ?? {} };
     const coordinator = coordinatorHandle(this.client, pipeline);
@@ -399,25 +438,70 @@ export class Paso {
    * from its last state first (it then recovers its locks from the running executions): see README.
    */
   private async allocate(pipeline: string, request: AllocateExecutionInput): Promise<AllocateExecutionResult> {
-    const update = () =>
-      this.updateSlots.run(pipeline, () =>
-        retryWhileBusy(() =>
-          coordinatorHandle(this.client, pipeline).executeUpdate(allocateExecutionUpdate, { args: [request] }),
-        ),
-      );
     try {
-      return await update();
+      return await this.allocations.request(pipeline, request);
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
       await this.revive(pipeline);
-      return update();
+      return this.allocations.request(pipeline, request);
+    }
+  }
+
+  /**
+   * The requests of one batch: one `allocateExecutions` Update, or one `allocateExecution` each, in order, for
+   * a lone request, a coordinator of before 0.8, or a batch refused for one of its requests (a reused
+   * idempotency key, a payload out of bounds: each then gets its own answer, and only that one is refused).
+   */
+  private async sendAllocations(
+    pipeline: string,
+    requests: AllocateExecutionInput[],
+  ): Promise<Settled<AllocateExecutionResult>[]> {
+    const coordinator = coordinatorHandle(this.client, pipeline);
+    const oneByOne = async () => {
+      const settled: Settled<AllocateExecutionResult>[] = [];
+      for (const request of requests) {
+        try {
+          const value = await retryWhileBusy(() =>
+            coordinator.executeUpdate(allocateExecutionUpdate, { args: [request] }),
+          );
+          settled.push({ ok: true, value });
+        } catch (error) {
+          settled.push({ ok: false, error });
+        }
+      }
+      return settled;
+    };
+    if (requests.length === 1 || (this.singleAllocations.get(pipeline) ?? 0) > Date.now()) return oneByOne();
+    try {
+      const { allocations, ...shared } = await retryWhileBusy(() =>
+        coordinator.executeUpdate(allocateExecutionsUpdate, { args: [{ requests }] }),
+      );
+      return allocations.map((allocation) => ({ ok: true, value: { ...shared, ...allocation } }));
+    } catch (err) {
+      const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.message.startsWith('No registered handler for update')) {
+        // Its worker is of before 0.8 (a rolling upgrade): ask again in a minute.
+        this.singleAllocations.set(pipeline, Date.now() + 60_000);
+        return oneByOne();
+      }
+      // Refused whole for one of its requests: each gets its own answer (only that one is refused).
+      const refusedForOne = [ErrorTypes.IdempotencyConflict, ErrorTypes.InvalidRequest] as (string | undefined)[];
+      if (cause instanceof ApplicationFailure && refusedForOne.includes(cause.type ?? undefined)) return oneByOne();
+      throw err;
     }
   }
 
   /** Starts a coordinator whose last run ended (terminated) again from that run's definition. */
-  private async revive(pipeline: string): Promise<void> {
-    const last = await this.getPipeline(pipeline); // answered from the ended run; 404 when there never was one
-    await this.putPipeline(last.definition, last.updatedBy);
+  private revive(pipeline: string): Promise<void> {
+    let revival = this.revivals.get(pipeline);
+    if (!revival) {
+      revival = (async () => {
+        const last = await this.getPipeline(pipeline); // answered from the ended run; 404 when there never was one
+        await this.putPipeline(last.definition, last.updatedBy);
+      })().finally(() => this.revivals.delete(pipeline));
+      this.revivals.set(pipeline, revival);
+    }
+    return revival;
   }
 
   /**
@@ -668,28 +752,6 @@ async function retryWhileBusy<T>(fn: () => Promise<T>): Promise<T> {
     } catch (err) {
       if (!RETRIED_CODES.includes(grpcCode(err) ?? -1) || attempt >= 12) throw err;
       await new Promise((r) => setTimeout(r, Math.min(400, 10 * 2 ** attempt) * (0.5 + Math.random())));
-    }
-  }
-}
-
-/** At most `limit` concurrent runs per key; the others wait their turn in order. */
-class KeyedSemaphore {
-  private readonly queues = new Map<string, { running: number; waiting: (() => void)[] }>();
-
-  constructor(private readonly limit: number) {}
-
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    let q = this.queues.get(key);
-    if (!q) this.queues.set(key, (q = { running: 0, waiting: [] }));
-    if (q.running >= this.limit) await new Promise<void>((resolve) => q.waiting.push(resolve));
-    q.running += 1;
-    try {
-      return await fn();
-    } finally {
-      q.running -= 1;
-      const next = q.waiting.shift();
-      if (next) next();
-      else if (q.running === 0) this.queues.delete(key);
     }
   }
 }

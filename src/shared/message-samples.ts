@@ -71,6 +71,12 @@ export const MESSAGE_SAMPLES: Record<MessageName, unknown> = {
   transitionClosed: { stage: 'Deploy' },
   putDefinition: { definition: SAMPLE_DEFINITION, by: 'bob' },
   allocateExecution: { by: 'bob', idempotencyKey: 'k-1', requestDigest: 'd-1' },
+  allocateExecutions: {
+    requests: [
+      { by: 'bob', idempotencyKey: 'k-1', requestDigest: 'd-1' },
+      { by: 'ann', requestDigest: 'd-2' },
+    ],
+  },
   deletePipeline: { by: 'bob' },
   advanceExecutions: { atLeast: 3 },
   setTransition: { stage: 'Deploy', enabled: false, reason: 'freeze', by: 'bob' },

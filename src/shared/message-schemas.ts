@@ -14,6 +14,7 @@ import type {
   AcquireLocksInput,
   AdvanceExecutionsInput,
   AllocateExecutionInput,
+  AllocateExecutionsInput,
   ApprovalDecision,
   BindChannelInput,
   DeletePipelineInput,
@@ -38,6 +39,7 @@ import type {
   TrapDecision,
   WithdrawInput,
 } from './messages.js';
+import { MAX_ALLOCATIONS_PER_UPDATE } from './messages.js';
 import { formatPath } from './validation.js';
 
 /** The longest a stop and wait may wait before it abandons (`abandonAfterSeconds`): 7 days. */
@@ -62,6 +64,14 @@ function buildParts() {
 
 const parts = once(buildParts);
 type Parts = ReturnType<typeof buildParts>;
+
+/** One trigger's request for an execution id, alone (`allocateExecution`) or in a batch. */
+const allocationRequest = ({ by }: Parts) =>
+  z.object({
+    by,
+    idempotencyKey: z.string().min(1).max(200).optional(),
+    requestDigest: z.string().min(1).max(200),
+  }) satisfies z.ZodType<AllocateExecutionInput>;
 
 const messageSchemaBuilders = {
   // execution
@@ -116,12 +126,11 @@ const messageSchemaBuilders = {
   transitionClosed: ({ text }: Parts) => z.object({ stage: text }) satisfies z.ZodType<TransitionClosedInput>,
   // coordinator
   putDefinition: () => z.object({ definition: definitionSchemas().pipelineDefinition, by: z.string().max(200) }),
-  allocateExecution: ({ by }: Parts) =>
+  allocateExecution: (parts: Parts) => allocationRequest(parts),
+  allocateExecutions: (parts: Parts) =>
     z.object({
-      by,
-      idempotencyKey: z.string().min(1).max(200).optional(),
-      requestDigest: z.string().min(1).max(200),
-    }) satisfies z.ZodType<AllocateExecutionInput>,
+      requests: z.array(allocationRequest(parts)).min(1).max(MAX_ALLOCATIONS_PER_UPDATE),
+    }) satisfies z.ZodType<AllocateExecutionsInput>,
   deletePipeline: ({ by }: Parts) => z.object({ by }) satisfies z.ZodType<DeletePipelineInput>,
   advanceExecutions: () =>
     z.object({

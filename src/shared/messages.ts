@@ -42,6 +42,23 @@ export interface AllocateExecutionResult {
   leavingInRequest?: true;
 }
 
+/** The most requests one `allocateExecutions` Update carries. */
+export const MAX_ALLOCATIONS_PER_UPDATE = 100;
+
+/** Several triggers' requests at once, numbered in this order (see `api/allocation-batcher.ts`). */
+export interface AllocateExecutionsInput {
+  requests: AllocateExecutionInput[];
+}
+/** One request's answer within {@link AllocateExecutionsResult}: the definition is given once, beside them. */
+export type Allocation = Omit<AllocateExecutionResult, 'definition' | 'pipelineVersion' | 'leavingInRequest'>;
+export interface AllocateExecutionsResult {
+  pipelineVersion: number;
+  definition: PipelineDefinition;
+  leavingInRequest: true;
+  /** In the order of the requests. */
+  allocations: Allocation[];
+}
+
 export interface AdvanceExecutionsInput {
   /** The highest execution number Temporal has for the pipeline. */
   atLeast: number;
@@ -74,6 +91,10 @@ export const setConfigFreezesUpdate = defineUpdate<{ changed: boolean }, [SetCon
 export const putDefinitionUpdate = defineUpdate<PutDefinitionResult, [PutDefinitionInput]>('putDefinition');
 export const allocateExecutionUpdate = defineUpdate<AllocateExecutionResult, [AllocateExecutionInput]>(
   'allocateExecution',
+);
+/** Several triggers' ids in one Update (0.8); a coordinator of before refuses it, having no handler for it. */
+export const allocateExecutionsUpdate = defineUpdate<AllocateExecutionsResult, [AllocateExecutionsInput]>(
+  'allocateExecutions',
 );
 export const deletePipelineUpdate = defineUpdate<void, [DeletePipelineInput]>('deletePipeline');
 /** The gateway found an execution with the id it was given (the coordinator was reset): count on from there. */

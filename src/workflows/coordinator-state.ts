@@ -7,6 +7,8 @@ import { executionIdOf } from '../shared/execution.js';
 import type {
   AllocateExecutionInput,
   AllocateExecutionResult,
+  AllocateExecutionsResult,
+  Allocation,
   PipelineSnapshot,
   PutDefinitionResult,
 } from '../shared/messages.js';
@@ -139,6 +141,36 @@ export class CoordinatorState {
   checkAllocation({ idempotencyKey, requestDigest }: AllocateExecutionInput): void {
     const seen = this.findKey(idempotencyKey);
     if (seen && seen.requestDigest !== requestDigest) throw new IdempotencyConflict(seen.key);
+  }
+
+  /**
+   * Refuses a batch of requests (`allocateExecutions`) that {@link allocateAll} could not answer whole: one
+   * reusing a key with another request, here or before.
+   */
+  checkAllocations(requests: AllocateExecutionInput[]): void {
+    const digests = new Map<string, string>();
+    for (const request of requests) {
+      this.checkAllocation(request);
+      const { idempotencyKey, requestDigest } = request;
+      if (idempotencyKey === undefined) continue;
+      const earlier = digests.get(idempotencyKey);
+      if (earlier !== undefined && earlier !== requestDigest) throw new IdempotencyConflict(idempotencyKey);
+      digests.set(idempotencyKey, requestDigest);
+    }
+  }
+
+  /** Each request's execution id, in order (a key repeated within the batch finds the execution it made). */
+  allocateAll(requests: AllocateExecutionInput[], at: string): Omit<AllocateExecutionsResult, 'leavingInRequest'> {
+    const allocations = requests.map((request): Allocation => {
+      const { executionId, created, at: firstUsed, closedStages } = this.allocate(request, at);
+      return {
+        executionId,
+        created,
+        ...(firstUsed !== undefined ? { at: firstUsed } : {}),
+        ...(closedStages !== undefined ? { closedStages } : {}),
+      };
+    });
+    return { ...this.current(), allocations };
   }
 
   /** Gives the next execution id, or the one already given for this idempotency key. */

@@ -22,10 +22,11 @@ import {
 import type { Activities } from '../activities/index.js';
 import type { PipelineDefinition } from '../shared/definition.js';
 import { parseExecutionId } from '../shared/execution.js';
-import type { PutDefinitionResult, SetTransitionInput } from '../shared/messages.js';
+import type { AllocateExecutionInput, PutDefinitionResult, SetTransitionInput } from '../shared/messages.js';
 import {
   advanceExecutionsUpdate,
   allocateExecutionUpdate,
+  allocateExecutionsUpdate,
   deletePipelineUpdate,
   ErrorTypes,
   executionForKeyQuery,
@@ -196,26 +197,43 @@ export async function coordinator(input: CoordinatorInput): Promise<void> {
       }
     },
   );
+  // Refusals happen in validators, so they leave no trace in history. A coordinator started afresh takes them
+  // only once it has recovered (`whenReady`), so its handlers ask again, then, of what it has recovered (a key
+  // used before, a pipeline deleted meanwhile), and refuse as the validator would, having changed nothing.
+  const refuseAllocations = (requests: AllocateExecutionInput[]) => {
+    refuseIfDeleted();
+    try {
+      state.checkAllocations(requests);
+    } catch (err) {
+      if (err instanceof IdempotencyConflict) {
+        throw ApplicationFailure.nonRetryable(err.message, ErrorTypes.IdempotencyConflict);
+      }
+      throw err;
+    }
+  };
   setCheckedUpdateHandler(
     allocateExecutionUpdate,
     'allocateExecution',
     (request) =>
       whenReady(() => {
+        refuseAllocations([request]);
         rules();
         return { ...state.allocate(request, now()), leavingInRequest: true as const };
       }),
-    // Refusals happen in validators, so they leave no trace in history.
-    (request) => {
-      refuseIfDeleted();
-      try {
-        state.checkAllocation(request);
-      } catch (err) {
-        if (err instanceof IdempotencyConflict) {
-          throw ApplicationFailure.nonRetryable(err.message, ErrorTypes.IdempotencyConflict);
-        }
-        throw err;
-      }
-    },
+    (request) => refuseAllocations([request]),
+  );
+  // Several triggers at once (0.8): one workflow task and two events for all of them. New: no history before it
+  // has this Update, so nothing to patch.
+  setCheckedUpdateHandler(
+    allocateExecutionsUpdate,
+    'allocateExecutions',
+    ({ requests }) =>
+      whenReady(() => {
+        refuseAllocations(requests);
+        rules();
+        return { ...state.allocateAll(requests, now()), leavingInRequest: true as const };
+      }),
+    ({ requests }) => refuseAllocations(requests),
   );
   setCheckedUpdateHandler(
     deletePipelineUpdate,

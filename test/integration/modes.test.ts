@@ -166,6 +166,61 @@ describe('PARALLEL mode', () => {
   });
 });
 
+describe('a burst of triggers', () => {
+  it('numbers 40 triggers at once in a few Updates, none lost or twice, a repeated key finding its execution', async () => {
+    const name = uniqueName('burst');
+    await api.pipeline({
+      name,
+      executionMode: 'PARALLEL',
+      stages: [{ name: 'Deploy', actions: [{ name: 'ship', type: 'command', run: 'true' }] }],
+    });
+    const plain = Array.from({ length: 40 }, () =>
+      api.post<{ executionId: string }>(`/pipelines/${name}/executions`, {}),
+    );
+    // Through the same gateway, at the same moment: one key twice with one body, and once with another.
+    const body = { idempotencyKey: 'release-9', variables: {} };
+    const keyed = [body, body, { ...body, sourceRevisions: { app: 'abc123' } }].map((b) =>
+      api.post<{ executionId: string; detail?: string }>(`/pipelines/${name}/executions`, b),
+    );
+    const answers = await Promise.all(plain);
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 201));
+    // Whichever body came first made the execution; the same body again finds it, the other is refused.
+    const [same, sameAgain, other] = await Promise.all(keyed);
+    const made = [same!, sameAgain!, other!].find((a) => a.status === 201)!;
+    const sameFirst = Object.keys((await api.execution(made.body.executionId)).sourceRevisions).length === 0;
+    expect([same!.status, sameAgain!.status, other!.status].sort()).toEqual(
+      sameFirst ? [200, 201, 409] : [201, 409, 409],
+    );
+    if (sameFirst) expect(same!.body.executionId).toBe(sameAgain!.body.executionId);
+
+    const ids = [...answers.map((a) => a.body.executionId), made.body.executionId];
+    expect(new Set(ids).size).toBe(41);
+    expect(ids.map((id) => Number(id.slice(name.length + 1))).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 41 }, (_, i) => i + 1),
+    );
+    const views = await Promise.all(ids.map((id) => api.waitFor(id, ['Succeeded', 'Failed'], 60_000)));
+    expect(views.map((v) => v.status)).toEqual(ids.map(() => 'Succeeded'));
+
+    // The triggers that came while the coordinator was busy went to it together (allocateExecutions).
+    const { events } = await client.workflow.getHandle(coordinatorWorkflowId(name)).fetchHistory();
+    const updates = events!.flatMap((e) => {
+      const accepted = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
+      if (!accepted?.name?.startsWith('allocateExecution')) return [];
+      const payload = JSON.parse(Buffer.from(accepted.args!.payloads![0]!.data!).toString()) as {
+        requests?: unknown[];
+      };
+      return [{ name: accepted.name, requests: payload.requests?.length ?? 1 }];
+    });
+    // 41 executions and the repeated key; a refused request leaves no Update in history.
+    expect(updates.reduce((n, u) => n + u.requests, 0)).toBe(sameFirst ? 42 : 41);
+    expect(updates.some((u) => u.name === 'allocateExecutions' && u.requests > 1)).toBe(true);
+    expect(updates.length).toBeLessThan(42);
+    console.log(
+      `41 triggers at once: ${updates.length} allocation Updates (${updates.map((u) => u.requests).join(' ')})`,
+    );
+  });
+});
+
 describe('transitions', () => {
   it('hold executions while disabled; a newer one supersedes the inbound one; enabling lets the newest in', async () => {
     const name = uniqueName('transition');

@@ -130,6 +130,10 @@ describe('replay', () => {
     await api.pipeline({ name, stages: [{ name: 'Only', actions: [{ name: 'x', type: 'command', run: 'true' }] }] });
     const succeeded = await api.trigger(name);
     expect((await api.waitFor(succeeded)).status).toBe('Succeeded');
+    // Triggers at once: those that come while four are in flight go to the coordinator in one Update; each
+    // newer one waiting supersedes the one before (SUPERSEDED, the default mode).
+    const burst = await Promise.all(Array.from({ length: 12 }, () => api.trigger(name)));
+    for (const id of burst) await api.waitFor(id, ['Succeeded', 'Superseded']);
 
     // Manual steps: an approval, a pause and a trapped failure, each decided by a person.
     const manualName = uniqueName('replay-manual');
@@ -186,6 +190,8 @@ describe('replay', () => {
       })),
     );
     expect(await replay(histories)).toEqual([]);
+    const coordinatorHistory = JSON.stringify(histories.find((h) => h.workflowId === coordinatorWorkflowId(name)));
+    expect(coordinatorHistory).toContain('allocateExecutions');
 
     const release = process.env.PASO_RECORD_HISTORIES;
     if (release) {

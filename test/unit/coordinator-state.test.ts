@@ -41,6 +41,43 @@ describe('the coordinator state', () => {
     expect(s.snapshot().executionsStarted).toBe(1);
   });
 
+  it('numbers a batch of requests in order, a key repeated within it finding the execution it made', () => {
+    const s = CoordinatorState.create(def(), 'alice', AT);
+    s.allocate({ by: 'bob', requestDigest: 'd' }, AT);
+    const batch = [
+      { by: 'bob', requestDigest: 'd' },
+      { by: 'ann', idempotencyKey: 'k', requestDigest: 'd1' },
+      { by: 'ann', idempotencyKey: 'k', requestDigest: 'd1' },
+      { by: 'cy', requestDigest: 'd' },
+    ];
+    s.checkAllocations(batch);
+    const result = s.allocateAll(batch, AT);
+    expect(result).toMatchObject({ pipelineVersion: 1, definition: { name: 'web' } });
+    expect(result.allocations).toEqual([
+      { executionId: 'web-2', created: true },
+      { executionId: 'web-3', created: true },
+      { executionId: 'web-3', created: false, at: AT },
+      { executionId: 'web-4', created: true },
+    ]);
+  });
+
+  it('refuses a batch reusing a key with another request, within it or before it, and numbers nothing', () => {
+    const s = CoordinatorState.create(def(), 'alice', AT);
+    s.allocate({ by: 'bob', idempotencyKey: 'old', requestDigest: 'd1' }, AT);
+    const within = [
+      { by: 'ann', idempotencyKey: 'k', requestDigest: 'd1' },
+      { by: 'ann', idempotencyKey: 'k', requestDigest: 'd2' },
+    ];
+    expect(() => s.checkAllocations(within)).toThrow(IdempotencyConflict);
+    expect(() =>
+      s.checkAllocations([
+        { by: 'ann', requestDigest: 'd' },
+        { by: 'ann', idempotencyKey: 'old', requestDigest: 'd2' },
+      ]),
+    ).toThrow(IdempotencyConflict);
+    expect(s.snapshot().executionsStarted).toBe(1);
+  });
+
   it('forgets the oldest idempotency keys beyond the limit', () => {
     const s = CoordinatorState.create(def(), 'alice', AT);
     for (let i = 0; i <= IDEMPOTENCY_KEYS_KEPT; i++)
