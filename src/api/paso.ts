@@ -117,6 +117,9 @@ export interface PasoOptions {
  */
 const INTERRUPTED_START_MS = 10 * 60_000;
 
+/** How far this host's clock and Temporal's may disagree, for telling a twin trigger's start from an old one. */
+const CLOCK_SLACK_MS = 5_000;
+
 /** The most running executions' ids {@link Paso.runningExecutions} reads from visibility. */
 const RUNNING_LIST_CAP = 20_000;
 
@@ -384,6 +387,7 @@ export class Paso {
       }
     }
     for (let attempt = 1; ; attempt++) {
+      const allocating = Date.now();
       const allocated = await this.allocate(pipeline, {
         by,
         idempotencyKey: body.idempotencyKey,
@@ -424,6 +428,11 @@ export class Paso {
         // A new id that is taken: the coordinator's counter went back (it was reset from Temporal). It counts
         // on from the highest execution Temporal has, and the trigger takes the next id.
         if (!(err instanceof WorkflowExecutionAlreadyStartedError) || attempt >= 3) throw err;
+        // Unless a twin of this trigger (its key, from another gateway or a client trying again) was told the
+        // execution was cut short and started it first: it started after this allocation, and it is this one's.
+        if (body.idempotencyKey !== undefined && (await this.startedSince(input.executionId, allocating))) {
+          return { executionId: input.executionId, status: 'InProgress', created: true };
+        }
         await coordinatorHandle(this.client, pipeline).signal(withdrawSignal, { executionId: input.executionId });
         const atLeast = await this.highestExecution(pipeline);
         await retryWhileBusy(() =>
@@ -528,6 +537,20 @@ export class Paso {
     }
     await this.startExecution(input, 'USE_EXISTING');
     return { executionId: input.executionId, status: 'InProgress', created: false };
+  }
+
+  /**
+   * Whether the execution's workflow started at `since` or later (give or take {@link CLOCK_SLACK_MS} between
+   * this host's clock and Temporal's); an execution from before a coordinator's reset started long before.
+   */
+  private async startedSince(executionId: string, since: number): Promise<boolean> {
+    try {
+      const { startTime } = await this.client.workflow.getHandle(executionWorkflowId(executionId)).describe();
+      return startTime.getTime() >= since - CLOCK_SLACK_MS;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
   }
 
   private async startExecution(input: ExecutionInput, onConflict: 'FAIL' | 'USE_EXISTING'): Promise<void> {

@@ -1,7 +1,9 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { Client, Connection, type WorkflowStartOptions } from '@temporalio/client';
+import { describe, expect, inject, it } from 'vitest';
+import { Paso } from '../../src/api/paso.js';
 import { Api, uniqueName } from '../support/api.js';
 
 const api = new Api();
@@ -225,6 +227,37 @@ describe('an execution', () => {
     const other = await api.as('bob').post<{ executionId: string }>(`/pipelines/${name}/executions`, {});
     expect(other.status).toBe(201);
     expect(other.body.executionId).toBe(`${name}-2`);
+  });
+
+  it('answers 201 to the trigger whose key made the execution, even when a twin of it started it first', async () => {
+    const name = uniqueName('twin');
+    await api.pipeline({ name, stages: [{ name: 'S', actions: [{ name: 'a', type: 'command', run: 'true' }] }] });
+    const client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
+    try {
+      // A second gateway with the same key, told the execution was cut short, starts it in the instant between
+      // this gateway's allocation and its own start (what the repeat does: the same id, USE_EXISTING).
+      let twins = 0;
+      const starter = {
+        workflow: {
+          start: async (type: string, options: WorkflowStartOptions) => {
+            // A plain client here (no worker on its connection): no eager start.
+            const plain = { ...options, requestEagerStart: false };
+            if (twins++ === 0)
+              await client.workflow.start(type, { ...plain, workflowIdConflictPolicy: 'USE_EXISTING' });
+            return client.workflow.start(type, plain);
+          },
+        },
+      } as unknown as Client;
+      const gateway = new Paso(client, 'paso-test', { notificationUrl: null, publicUrl: '', talkback: [], starter });
+      const made = await gateway.trigger(name, { idempotencyKey: 'twin-1' }, 'bob');
+      expect(twins).toBe(1);
+      expect(made).toEqual({ executionId: `${name}-1`, status: 'InProgress', created: true });
+      expect((await api.waitFor(made.executionId)).status).toBe('Succeeded');
+      // Nothing was withdrawn or counted twice: the next trigger takes the next number.
+      expect(await api.trigger(name)).toBe(`${name}-2`);
+    } finally {
+      await client.connection.close();
+    }
   });
 
   it('keeps running on the definition version it started with', async () => {
