@@ -488,15 +488,14 @@ export class Paso {
       return allocations.map((allocation) => ({ ok: true, value: { ...shared, ...allocation } }));
     } catch (err) {
       const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-      if (cause instanceof ApplicationFailure && cause.message.startsWith('No registered handler for update')) {
+      if (!(cause instanceof ApplicationFailure)) throw err;
+      if (cause.message.startsWith('No registered handler for update')) {
         // Its worker is of before 0.8 (a rolling upgrade): ask again in a minute.
         this.singleAllocations.set(pipeline, Date.now() + 60_000);
-        return oneByOne();
-      }
-      // Refused whole for one of its requests: each gets its own answer (only that one is refused).
-      const refusedForOne = [ErrorTypes.IdempotencyConflict, ErrorTypes.InvalidRequest] as (string | undefined)[];
-      if (cause instanceof ApplicationFailure && refusedForOne.includes(cause.type ?? undefined)) return oneByOne();
-      throw err;
+      } else if (cause.type !== ErrorTypes.IdempotencyConflict && cause.type !== ErrorTypes.InvalidRequest) {
+        throw err;
+      } // else refused whole for one of its requests: each gets its own answer, only that one refused
+      return oneByOne();
     }
   }
 

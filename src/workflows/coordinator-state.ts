@@ -161,26 +161,21 @@ export class CoordinatorState {
 
   /** Each request's execution id, in order (a key repeated within the batch finds the execution it made). */
   allocateAll(requests: AllocateExecutionInput[], at: string): Omit<AllocateExecutionsResult, 'leavingInRequest'> {
-    const allocations = requests.map((request): Allocation => {
-      const { executionId, created, at: firstUsed, closedStages } = this.allocate(request, at);
-      return {
-        executionId,
-        created,
-        ...(firstUsed !== undefined ? { at: firstUsed } : {}),
-        ...(closedStages !== undefined ? { closedStages } : {}),
-      };
-    });
+    const allocations = requests.map((request) => this.give(request, at));
     return { ...this.current(), allocations };
   }
 
   /** Gives the next execution id, or the one already given for this idempotency key. */
   allocate(input: AllocateExecutionInput, at: string): AllocateExecutionResult {
+    return { ...this.current(), ...this.give(input, at) };
+  }
+
+  /** One request's execution id (see {@link allocate}), without the definition it runs. */
+  private give(input: AllocateExecutionInput, at: string): Allocation {
     this.checkAllocation(input);
     const { idempotencyKey, requestDigest } = input;
     const seen = this.findKey(idempotencyKey);
-    if (seen) {
-      return { ...this.current(), executionId: seen.executionId, created: false, ...(seen.at ? { at: seen.at } : {}) };
-    }
+    if (seen) return { executionId: seen.executionId, created: false, ...(seen.at ? { at: seen.at } : {}) };
     this.data.executionsStarted += 1;
     const executionId = executionIdOf(this.data.name, this.data.executionsStarted);
     this.locks.reserve(executionId, this.data.executionsStarted, this.data.definition.stages[0]!.name, at);
@@ -191,7 +186,7 @@ export class CoordinatorState {
       this.data.idempotency.push({ key: idempotencyKey, executionId, requestDigest, at });
       if (this.data.idempotency.length > IDEMPOTENCY_KEYS_KEPT) this.data.idempotency.shift();
     }
-    return { ...this.current(), executionId, created: true, ...this.closedStages() };
+    return { executionId, created: true, ...this.closedStages() };
   }
 
   /** PARALLEL executions given their ids lately (within {@link RECENT_ALLOCATION_MS} of `now`). */
