@@ -212,6 +212,12 @@ export interface PasoConfig {
    */
   maxCachedWorkflows: number;
   /**
+   * Workflow code on this worker takes stack traces (`PASO_WORKFLOW_STACK_TRACES`, default off): Temporal's
+   * stack trace query answers, and errors in workflow code carry their stacks, at a cost in CPU for every
+   * promise a workflow makes (see `workflows/no-stack-traces.ts`).
+   */
+  workflowStackTraces: boolean;
+  /**
    * Temporal's heartbeat timeout for commands: a worker silent this long is taken for lost. A worker kills
    * its commands after three quarters of it without reaching Temporal (fencing), so an outage of Temporal or of
    * the network shorter than that changes nothing for running commands.
@@ -292,6 +298,10 @@ export function sha256Hex(text: string): string {
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
+/** How an on/off variable may be written. */
+const SWITCH_VALUES = ['on', 'off', 'true', 'false', '1', '0'] as const;
+const SWITCH_ON = new Set<string>(['on', 'true', '1']);
+
 const envSchema = z.object({
   PASO_PORT: port(8080),
   PASO_HOST: z.string().min(1).default('127.0.0.1'),
@@ -307,6 +317,12 @@ const envSchema = z.object({
   PASO_WORKSPACE_DIR: z.string().min(1).optional(),
   PASO_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(25),
   PASO_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(DEFAULT_MAX_CACHED_WORKFLOWS),
+  PASO_WORKFLOW_STACK_TRACES: z
+    .string()
+    .toLowerCase()
+    .pipe(z.enum(SWITCH_VALUES, { error: `one of ${SWITCH_VALUES.join(', ')}` }))
+    .transform((value) => SWITCH_ON.has(value))
+    .default(false),
   PASO_HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(3_600).default(60),
   PASO_WORKSPACE_RETENTION_HOURS: z.coerce
     .number()
@@ -360,6 +376,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     workspaceDir: path.resolve(cwd, e.PASO_WORKSPACE_DIR ?? path.join(e.PASO_DATA_DIR, 'workspaces')),
     shutdownGraceSeconds: e.PASO_SHUTDOWN_GRACE_SECONDS,
     maxCachedWorkflows: e.PASO_MAX_CACHED_WORKFLOWS,
+    workflowStackTraces: e.PASO_WORKFLOW_STACK_TRACES,
     heartbeatTimeoutSeconds: e.PASO_HEARTBEAT_TIMEOUT_SECONDS,
     workspaceRetentionHours: e.PASO_WORKSPACE_RETENTION_HOURS,
     logLimitBytes: Math.round(e.PASO_LOG_LIMIT_MB * 1024 * 1024),

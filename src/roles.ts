@@ -106,6 +106,7 @@ export async function startWorkerRole(config: PasoConfig, address: string): Prom
     workspaceDir: config.workspaceDir,
     shutdownGraceSeconds: config.shutdownGraceSeconds,
     maxCachedWorkflows: config.maxCachedWorkflows,
+    workflowStackTraces: config.workflowStackTraces,
     logLimitBytes: config.logLimitBytes,
     pasoOptions: config,
     slack: config.slack,
@@ -120,7 +121,10 @@ export async function startWorkerRole(config: PasoConfig, address: string): Prom
   });
   const metrics = config.metricsPort ? await startMetricsServer(config.host, config.metricsPort) : null;
   if (metrics) workerLog.info(`worker: metrics on http://${config.host}:${config.metricsPort}/metrics`);
-  workerLog.info({ taskQueue: config.taskQueue }, `worker: polling task queue "${config.taskQueue}" on ${address}`);
+  workerLog.info(
+    { taskQueue: config.taskQueue, workflowStackTraces: config.workflowStackTraces },
+    `worker: polling task queue "${config.taskQueue}" on ${address}`,
+  );
   return {
     starter: new Client({
       connection,

@@ -49,6 +49,11 @@ export interface PasoWorkerOptions {
   store?: PasoStore;
   /** The secrets configured on this worker (default: none). */
   secrets?: Secrets;
+  /**
+   * Workflow code takes stack traces (`PASO_WORKFLOW_STACK_TRACES`; default off, see
+   * `workflows/no-stack-traces.ts`). Ignored with `workflowBundlePath`, which says which bundle.
+   */
+  workflowStackTraces?: boolean;
 }
 
 /**
@@ -88,17 +93,27 @@ export class PasoWorker {
   }
 }
 
+/** The workflow bundle of `npm run build`: workflow code takes no stack traces (`workflows/no-stack-traces.ts`). */
 export const WORKFLOW_BUNDLE = path.join(projectRoot(), 'dist', 'workflow-bundle.js');
+/** The same workflows with stack traces, for a worker run with `PASO_WORKFLOW_STACK_TRACES=on`. */
+export const WORKFLOW_BUNDLE_WITH_STACK_TRACES = path.join(projectRoot(), 'dist', 'workflow-bundle-stack-traces.js');
 
 /**
- * Workflows check the definitions they are sent with the definition schema, whose cron check (cron-parser)
- * imports `fs` for crontab files it never reads there.
+ * How the workflow code is bundled, with or without stack traces. `fs` is left out: workflows check the
+ * definitions they are sent with the definition schema, whose cron check (cron-parser) imports `fs` for
+ * crontab files it never reads there.
  */
-export const WORKFLOW_BUNDLER_OPTIONS = {
-  ignoreModules: ['fs', 'fs/promises'],
-  /** Shared by every workflow of a thread instead of evaluated for each (see `workflows/preload.ts`). */
-  preloadModules: [sibling('../workflows/preload.js')],
-};
+export function workflowBundlerOptions(stackTraces: boolean) {
+  return {
+    ignoreModules: ['fs', 'fs/promises'],
+    // Shared by every workflow of a thread instead of evaluated for each (see `workflows/preload.ts`); and,
+    // unless asked for, no stack traces in workflow code (see `workflows/no-stack-traces.ts`).
+    preloadModules: [
+      sibling('../workflows/preload.js'),
+      ...(stackTraces ? [] : [sibling('../workflows/no-stack-traces.js')]),
+    ],
+  };
+}
 
 /** This module's sibling in src/ (a `.ts` file, tests from source) or dist/ (`.js`, built). */
 function sibling(relative: string): string {
@@ -115,12 +130,13 @@ function sibling(relative: string): string {
 export const WORKFLOW_INTERCEPTOR_MODULES = [sibling('../metrics/workflow-interceptors.js')];
 
 export async function createPasoWorker(options: PasoWorkerOptions): Promise<PasoWorker> {
-  const bundlePath = options.workflowBundlePath ?? WORKFLOW_BUNDLE;
+  const stackTraces = options.workflowStackTraces ?? false;
+  const bundlePath = options.workflowBundlePath ?? (stackTraces ? WORKFLOW_BUNDLE_WITH_STACK_TRACES : WORKFLOW_BUNDLE);
   const workflows = existsSync(bundlePath)
     ? { workflowBundle: { codePath: bundlePath } }
     : {
         workflowsPath: path.join(projectRoot(), 'src', 'workflows', 'index.ts'),
-        bundlerOptions: WORKFLOW_BUNDLER_OPTIONS,
+        bundlerOptions: workflowBundlerOptions(stackTraces),
       };
   // Modules for a bundle made here; a prebuilt bundle has them already (scripts/bundle-workflows.ts).
   const workflowModules = 'workflowsPath' in workflows ? WORKFLOW_INTERCEPTOR_MODULES : [];

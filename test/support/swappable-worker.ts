@@ -7,7 +7,7 @@ import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
 import type { BundleOptions } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { PasoWorker } from '../../src/temporal/worker.js';
-import { createPasoWorker, WORKFLOW_BUNDLER_OPTIONS } from '../../src/temporal/worker.js';
+import { createPasoWorker, workflowBundlerOptions } from '../../src/temporal/worker.js';
 
 export class SwappableWorker {
   private running: { worker: PasoWorker; done: Promise<void>; connection: NativeConnection } | null = null;
@@ -44,7 +44,7 @@ export async function bundleWorkflows(
 ): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath,
-    ...WORKFLOW_BUNDLER_OPTIONS,
+    ...workflowBundlerOptions(false),
     ...(webpackConfigHook ? { webpackConfigHook } : {}),
     logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} },
   });

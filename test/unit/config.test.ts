@@ -85,6 +85,20 @@ describe('configuration', () => {
     expect(() => loadConfig({ PASO_METRICS_PORT: '0' }, d)).toThrow(/PASO_METRICS_PORT/);
   });
 
+  it('turns stack traces in workflow code on only when asked (PASO_WORKFLOW_STACK_TRACES)', () => {
+    const d = dir();
+    expect(loadConfig({}, d).workflowStackTraces).toBe(false);
+    for (const on of ['on', 'ON', 'true', '1']) {
+      expect(loadConfig({ PASO_WORKFLOW_STACK_TRACES: on }, d).workflowStackTraces).toBe(true);
+    }
+    for (const off of ['off', 'false', '0']) {
+      expect(loadConfig({ PASO_WORKFLOW_STACK_TRACES: off }, d).workflowStackTraces).toBe(false);
+    }
+    expect(() => loadConfig({ PASO_WORKFLOW_STACK_TRACES: 'yes please' }, d)).toThrow(
+      /PASO_WORKFLOW_STACK_TRACES: one of on, off, true, false, 1, 0/,
+    );
+  });
+
   it('reads Slack and Talkback settings, with their defaults, and refuses a Talkback name given twice', () => {
     const d = dir();
     const file = path.join(d, 'c.json');
