@@ -26,6 +26,8 @@
  * `BENCH_ONLY=depth` measures 5 and 6 alone, and adds what the worker's SDK metrics say about each phase (mean
  * workflow task and activation times by workflow type, sticky cache misses): the queue-depth figures without
  * waiting for the rest.
+ * The baselines run with the SDK's defaults, so their workflow code takes a stack trace for every promise (Paso's
+ * does not, see src/workflows/no-stack-traces.ts); `BENCH_BARE_STACK_TRACES=off` turns theirs off too.
  * `BENCH_ONLY=parallel` measures 3 alone, BENCH_ROUNDS (5) times, Paso's round and the bare one alternating (the
  * machine's speed drifts over minutes): each round's figures, and the median ratio.
  */
@@ -54,6 +56,8 @@ const DEPTH_ONLY = process.env.BENCH_ONLY === 'depth';
 const PARALLEL_ONLY = process.env.BENCH_ONLY === 'parallel';
 /** With `BENCH_ONLY=parallel`: how many Paso and bare rounds, alternating. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** The baselines' workflow code takes stack traces, as the SDK's default; `BENCH_BARE_STACK_TRACES=off`: as Paso's. */
+const BARE_STACK_TRACES = process.env.BENCH_BARE_STACK_TRACES !== 'off';
 const TOKEN = 'bench-admin-token';
 const USERS = { users: [{ name: 'bench', token: TOKEN, roles: ['admin'] }] };
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -309,6 +313,10 @@ async function startBareWorker(target: Target, client: Client): Promise<{ stop()
     connection: bareConnection,
     taskQueue: 'bench-bare',
     workflowsPath: path.join(here, 'bare-workflows.js'),
+    // The SDK's default (stack traces on), unless BENCH_BARE_STACK_TRACES=off gives the baselines Paso's default.
+    ...(BARE_STACK_TRACES
+      ? {}
+      : { bundlerOptions: { preloadModules: [path.join(here, '..', 'src', 'workflows', 'no-stack-traces.js')] } }),
     activities: createActivities({
       dataDir: path.join(work, 'bare'),
       killGraceMs: 2_000,
@@ -378,7 +386,9 @@ async function measureParallel(target: Target): Promise<void> {
     await api.put(THROUGHPUT_PIPELINE);
     await parallelRound(api, 'warm-');
     const ratios: number[] = [];
-    console.log(`\nPARALLEL, ${THROUGHPUT_N} × 3 no-op stages at once (${target.label}): executions/s`);
+    console.log(
+      `\nPARALLEL, ${THROUGHPUT_N} × 3 no-op stages at once (${target.label}${BARE_STACK_TRACES ? '' : '; baselines without stack traces'}): executions/s`,
+    );
     for (let round = 1; round <= ROUNDS; round++) {
       const { pasoRate, bareRate } = await parallelRound(api, `${round}-`);
       ratios.push(pasoRate / bareRate);
@@ -716,7 +726,10 @@ function report(targets: Target[], figures: Figures[]): void {
     ...depthRows,
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
-  console.log(`\nPaso benchmark (${targets.map((t) => `${t.label}: ${t.gateways.length} gateway(s)`).join('; ')})\n`);
+  const bare = BARE_STACK_TRACES ? '' : '; baselines without stack traces';
+  console.log(
+    `\nPaso benchmark (${targets.map((t) => `${t.label}: ${t.gateways.length} gateway(s)`).join('; ')}${bare})\n`,
+  );
   // Each target's column as wide as its widest figure (the step breakdowns are long).
   const cells = rows.map(([, value]) => figures.map((f) => value(f)));
   const columns = targets.map((t, i) => Math.max(t.label.length, ...cells.map((row) => row[i]!.length)) + 2);
