@@ -12,7 +12,8 @@
  *     each hop goes (p50 of each step, from the command stamps and the histories): the command's end → its
  *     activity completed → the workflow task that sends the signal done → (Paso: the coordinator signalled
  *     `leaveStage` → its task that grants the stage done →) the next workflow signalled → its task done →
- *     its activity started → its command running
+ *     its activity started → its command running; and the worker's mean time per workflow task meanwhile (the SDK's
+ *     metric, by workflow type: what the worker adds to each task step)
  *     2b. QUEUED executions of three stages one after another: how long each takes, and how long the signals
  *     between it and its coordinator take to arrive (an execution leaving a stage as the coordinator grants it
  *     the next one: two signals crossing, see src/temporal/latency.ts)
@@ -241,6 +242,8 @@ interface BaseFigures {
   /** Each hop's steps (see hopSteps): Paso's through the coordinator, the bare chain's direct. */
   pasoSteps: number[][];
   bareSteps: number[][];
+  /** The worker's time per workflow task during the hand-offs (SDK metrics; null where no worker reports them). */
+  taskMs: { execution: number | null; coordinator: number | null; bare: number | null };
   pasoRate: number;
   bareRate: number;
   parallelEvents: number;
@@ -450,8 +453,10 @@ async function measureBase(target: Target, api: Api): Promise<BaseFigures> {
     stages: [{ name: 'S', actions: [{ name: 'a', type: 'command', run: stampScript(queuedStamps) }] }],
   });
   const queuedIds: string[] = [];
+  const sdkBeforeHandoffs = await sdkMetrics(api.base);
   for (let i = 0; i <= HANDOFFS; i++) queuedIds.push(await trigger('handoff'));
   await Promise.all(queuedIds.map(finished));
+  const sdkAfterHandoffs = await sdkMetrics(api.base);
   // The queue admits them in the order they asked; read that order from the stamps.
   const order = readFileSync(queuedStamps, 'utf8')
     .trim()
@@ -473,6 +478,11 @@ async function measureBase(target: Target, api: Api): Promise<BaseFigures> {
   await client.workflow.getHandle(bareIds[0]!).signal('go');
   await Promise.all(bareIds.map(finished));
   const bareGaps = handoffs(bareStamps, bareIds);
+  const taskMs = {
+    execution: meanTaskMs(sdkBeforeHandoffs, sdkAfterHandoffs, 'execution'),
+    coordinator: meanTaskMs(sdkBeforeHandoffs, sdkAfterHandoffs, 'coordinator'),
+    bare: meanTaskMs(sdkAfterHandoffs, await sdkMetrics(api.base), 'bareChain'),
+  };
   // Where each hop goes: Paso's passes through the coordinator (the leave, then its grant to the next).
   const coordinator = await hopEvents(client, coordinatorWorkflowId('handoff'), true);
   const pasoSteps = await hopSteps(client, order, queuedStamps, 'stageGranted', (from, sentAt) => {
@@ -530,6 +540,7 @@ async function measureBase(target: Target, api: Api): Promise<BaseFigures> {
     bareGaps,
     pasoSteps,
     bareSteps,
+    taskMs,
     pasoRate,
     bareRate,
     parallelEvents,
@@ -680,6 +691,11 @@ function report(targets: Target[], figures: Figures[]): void {
       (f) => stepP50s(f.bareSteps),
     ],
     [
+      'worker time per workflow task (SDK metric, mean): execution / coordinator / bare chain',
+      (f) =>
+        [f.taskMs.execution, f.taskMs.coordinator, f.taskMs.bare].map((v) => (v === null ? 'n/a' : ms(v))).join(' / '),
+    ],
+    [
       'hand-off ratio Paso / bare, p50 (target ≤ 2.5×)',
       (f) => `${(pct(f.pasoGaps, 50) / pct(f.bareGaps, 50)).toFixed(2)}×`,
     ],
@@ -767,6 +783,23 @@ async function sdkMetrics(base: string): Promise<Map<string, number>> {
     if (m) values.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]));
   }
   return values;
+}
+
+/**
+ * The mean time the worker spent on a workflow task of `workflowType` between two scrapes (Core's
+ * `workflow_task_execution_latency`: from the task's arrival to its completion sent; every task queue summed).
+ */
+function meanTaskMs(before: Map<string, number>, after: Map<string, number>, workflowType: string): number | null {
+  let count = 0;
+  let sum = 0;
+  for (const [key, value] of after) {
+    if (!key.startsWith('temporal_workflow_task_execution_latency_count{')) continue;
+    if (!key.includes(`workflow_type="${workflowType}"`)) continue;
+    const sumKey = key.replace('_count{', '_sum{');
+    count += value - (before.get(key) ?? 0);
+    sum += (after.get(sumKey) ?? 0) - (before.get(sumKey) ?? 0);
+  }
+  return count > 0 ? sum / count : null;
 }
 
 /** Per workflow type, what changed between two scrapes: mean task and activation times, cache misses. */
