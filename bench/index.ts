@@ -17,7 +17,10 @@
  *     2b. QUEUED executions of three stages one after another: how long each takes, and how long the signals
  *     between it and its coordinator take to arrive (an execution leaving a stage as the coordinator grants it
  *     the next one: two signals crossing, see src/temporal/latency.ts)
- *  3. PARALLEL throughput of a 3-stage no-op pipeline, next to a bare workflow running the same 3 activities
+ *  3. PARALLEL throughput of a 3-stage no-op pipeline, next to a bare workflow running the same 3 activities, and
+ *     what each costs in CPU per execution (from /proc: Temporal's server processes, and everything else this
+ *     process started or runs; not PostgreSQL's, on the cluster); on this machine the CPU is the bound, so the
+ *     CPU ratio explains the rate ratio
  *  4. history events per execution and per stage, coordinator events per hand-off
  *  5. 1,000 triggers of one QUEUED pipeline at once, spread over the gateways: accepted/s, latency, errors;
  *     then all 1,000 run: none lost, none twice, in execution-number order (FIFO)
@@ -45,7 +48,7 @@ import { createActivities } from '../src/activities/index.js';
 import { Secrets } from '../src/secrets.js';
 import { coordinatorWorkflowId } from '../src/shared/temporal.js';
 import { startCluster } from '../scripts/cluster/topology.js';
-import { benchPaso, benchServer, pct, runBench, sleep } from './support.js';
+import { benchPaso, benchServer, pct, runBench, sleep, treeCpu, type TreeCpu } from './support.js';
 import type { PipelineDefinitionInput } from '../src/shared/definition.js';
 import type { bareChain, bareThree } from './bare-workflows.js';
 
@@ -246,6 +249,8 @@ interface BaseFigures {
   taskMs: { execution: number | null; coordinator: number | null; bare: number | null };
   pasoRate: number;
   bareRate: number;
+  /** What the PARALLEL round cost, per execution, in CPU. */
+  parallelCpu: RoundCpu;
   parallelEvents: number;
   queuedEvents: number;
   coordinatorPerHandoff: number;
@@ -355,16 +360,34 @@ const THROUGHPUT_PIPELINE: PipelineDefinitionInput = {
   stages: ['S1', 'S2', 'S3'].map((name) => ({ name, actions: [{ name: 'a', type: 'command', run: 'true' }] })),
 };
 
-/** Section 3, once: THROUGHPUT_N Paso executions at once, then as many bare workflows (ids prefixed `round`). */
+/** CPU per execution in a PARALLEL round: Temporal's servers, and the rest (worker, gateway, commands). */
+interface RoundCpu {
+  paso: TreeCpu;
+  bare: TreeCpu;
+}
+
+/** The CPU spent since `before`, per one of `n` executions. */
+function cpuPer(before: TreeCpu, n: number): TreeCpu {
+  const now = treeCpu();
+  return { server: (now.server - before.server) / n, rest: (now.rest - before.rest) / n };
+}
+
+/**
+ * Section 3, once: THROUGHPUT_N Paso executions at once, then as many bare workflows (ids prefixed `round`),
+ * with the CPU each kind cost (this machine's two cores are the bound: the ratio of CPU is the ratio of rates).
+ */
 async function parallelRound(
   { client, trigger, finished }: Api,
   round: string,
-): Promise<{ pasoRate: number; bareRate: number; parallelIds: string[] }> {
+): Promise<{ pasoRate: number; bareRate: number; parallelIds: string[]; cpu: RoundCpu }> {
   let t = Date.now();
+  let cpu = treeCpu();
   const parallelIds = await Promise.all(Array.from({ length: THROUGHPUT_N }, () => trigger(THROUGHPUT_PIPELINE.name)));
   await Promise.all(parallelIds.map(finished));
   const pasoRate = THROUGHPUT_N / ((Date.now() - t) / 1000);
+  const pasoCpu = cpuPer(cpu, THROUGHPUT_N);
   t = Date.now();
+  cpu = treeCpu();
   const bareThreeIds = Array.from({ length: THROUGHPUT_N }, (_, i) => `bare-three-${round}${i}`);
   await Promise.all(
     bareThreeIds.map((id) =>
@@ -377,7 +400,12 @@ async function parallelRound(
   );
   await Promise.all(bareThreeIds.map(finished));
   const bareRate = THROUGHPUT_N / ((Date.now() - t) / 1000);
-  return { pasoRate, bareRate, parallelIds };
+  return { pasoRate, bareRate, parallelIds, cpu: { paso: pasoCpu, bare: cpuPer(cpu, THROUGHPUT_N) } };
+}
+
+/** "server / rest ms" of a round's CPU per execution. */
+function cpuText({ server, rest }: TreeCpu): string {
+  return `${server.toFixed(1)} / ${rest.toFixed(1)} ms`;
 }
 
 /** `BENCH_ONLY=parallel`: section 3, ROUNDS times (after a warm-up round), printed as it goes. */
@@ -392,14 +420,24 @@ async function measureParallel(target: Target): Promise<void> {
     console.log(
       `\nPARALLEL, ${THROUGHPUT_N} × 3 no-op stages at once (${target.label}${BARE_STACK_TRACES ? '' : '; baselines without stack traces'}): executions/s`,
     );
+    const cpus: RoundCpu[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const { pasoRate, bareRate } = await parallelRound(api, `${round}-`);
+      const { pasoRate, bareRate, cpu } = await parallelRound(api, `${round}-`);
       ratios.push(pasoRate / bareRate);
+      cpus.push(cpu);
       console.log(
-        `  round ${round}: Paso ${pasoRate.toFixed(1)}, bare ${bareRate.toFixed(1)}, ratio ${ratios.at(-1)!.toFixed(2)}×`,
+        `  round ${round}: Paso ${pasoRate.toFixed(1)}, bare ${bareRate.toFixed(1)}, ratio ${ratios.at(-1)!.toFixed(2)}×; ` +
+          `CPU per execution, Temporal / the rest: Paso ${cpuText(cpu.paso)}, bare ${cpuText(cpu.bare)}`,
       );
     }
+    const mean = (pick: (c: RoundCpu) => TreeCpu): TreeCpu => ({
+      server: cpus.reduce((sum, c) => sum + pick(c).server, 0) / cpus.length,
+      rest: cpus.reduce((sum, c) => sum + pick(c).rest, 0) / cpus.length,
+    });
     console.log(`  median ratio Paso / bare: ${pct(ratios, 50).toFixed(2)}×`);
+    console.log(
+      `  mean CPU per execution, Temporal / the rest: Paso ${cpuText(mean((c) => c.paso))}, bare ${cpuText(mean((c) => c.bare))}`,
+    );
   } finally {
     await bare.stop();
     await client.connection.close();
@@ -517,7 +555,7 @@ async function measureBase(target: Target, api: Api): Promise<BaseFigures> {
 
   // ---- 3. PARALLEL throughput vs bare ----
   await put(THROUGHPUT_PIPELINE);
-  const { pasoRate, bareRate, parallelIds } = await parallelRound(api, '');
+  const { pasoRate, bareRate, parallelIds, cpu: parallelCpu } = await parallelRound(api, '');
 
   // ---- 4. history sizes ----
   const eventsOf = async (id: string) => (await client.workflow.getHandle(id).fetchHistory()).events!.length;
@@ -543,6 +581,7 @@ async function measureBase(target: Target, api: Api): Promise<BaseFigures> {
     taskMs,
     pasoRate,
     bareRate,
+    parallelCpu,
     parallelEvents,
     queuedEvents,
     coordinatorPerHandoff: coordinatorEvents / (HANDOFFS + 1),
@@ -702,6 +741,10 @@ function report(targets: Target[], figures: Figures[]): void {
     [`PARALLEL, ${THROUGHPUT_N} × 3 no-op stages at once: executions/s`, (f) => f.pasoRate.toFixed(1)],
     ['bare workflows doing the same: workflows/s', (f) => f.bareRate.toFixed(1)],
     ['throughput ratio Paso / bare (target ≥ 0.7×)', (f) => `${(f.pasoRate / f.bareRate).toFixed(2)}×`],
+    [
+      '  CPU per execution, Temporal / the rest (worker, gateway, commands): Paso; bare',
+      (f) => `${cpuText(f.parallelCpu.paso)}; ${cpuText(f.parallelCpu.bare)}`,
+    ],
     [
       'history: PARALLEL execution of 3 stages / QUEUED of 1',
       (f) => `${f.parallelEvents.toFixed(0)} / ${f.queuedEvents.toFixed(0)} events`,

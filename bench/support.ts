@@ -1,5 +1,5 @@
 /** What both benchmarks need: free ports, and a Temporal dev server of their own in a temporary directory. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -94,4 +94,50 @@ export function runBench(main: () => Promise<void>): void {
       process.exit(1);
     },
   );
+}
+
+/** The CPU time, in ms, of this process and every process it started, split into Temporal's servers and the rest. */
+export interface TreeCpu {
+  /** Temporal's processes (`temporal server start-dev`, `temporal-server`). */
+  server: number;
+  /** Everything else: this process (with the Paso worker and gateway it may run), Paso's processes, commands. */
+  rest: number;
+}
+
+/** Linux's clock ticks per second in `/proc/<pid>/stat` (USER_HZ: 100 on every Linux ABI Node runs on). */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * Reads `/proc` for this process and its descendants: user and system time, their own and that of the children
+ * they have reaped (so a command's CPU is counted once its supervisor has reaped it). Take two readings and
+ * subtract; Linux only.
+ */
+export function treeCpu(root = process.pid): TreeCpu {
+  const stats = new Map<number, { ppid: number; ms: number; comm: string }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // "pid (comm) state ppid … utime stime cutime cstime …": comm may hold spaces and parentheses.
+    const close = text.lastIndexOf(')');
+    const comm = text.slice(text.indexOf('(') + 1, close);
+    const fields = text.slice(close + 2).split(' ');
+    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+    stats.set(Number(entry), { ppid: Number(fields[1]), ms: (ticks * 1000) / TICKS_PER_SECOND, comm });
+  }
+  const inTree = (pid: number): boolean => {
+    for (let p = pid; p > 1; p = stats.get(p)?.ppid ?? 0) if (p === root) return true;
+    return false;
+  };
+  const cpu: TreeCpu = { server: 0, rest: 0 };
+  for (const [pid, { ms, comm }] of stats) {
+    if (!inTree(pid)) continue;
+    if (comm.startsWith('temporal')) cpu.server += ms;
+    else cpu.rest += ms;
+  }
+  return cpu;
 }
