@@ -17,8 +17,9 @@ import type { PasoStore } from '../store/store.js';
 import { shipLog } from './log-shipper.js';
 import { runScript } from '../process-runner.js';
 import type { Variables } from '../shared/definition.js';
-import { ErrorTypes } from '../shared/messages.js';
+import { ErrorTypes, leaveStageSignal, requestStageSignal } from '../shared/messages.js';
 import type { CommandOutcome } from '../workflows/execution-state.js';
+import type { HandOff } from '../workflows/hand-off.js';
 import { holdLease } from './lease.js';
 import { SecretUnavailable, type Secrets } from '../secrets.js';
 import { neverLog } from '../log.js';
@@ -36,7 +37,12 @@ export interface RunCommandInput {
   secrets?: string[];
   /** The fencing tokens of the named locks its stage holds: `PASO_LOCK_TOKEN_<NAME>` in its environment. */
   lockTokens?: Record<string, number>;
+  /** The stage's last command gives its lock on as it exits 0, with this signal to the coordinator. */
+  handOff?: HandOff;
 }
+
+/** How long the hand-off's signal may take before the workflow is left to send it itself. */
+const HAND_OFF_DEADLINE_MS = 5_000;
 
 export interface CommandDeps {
   dataDir: string;
@@ -61,7 +67,7 @@ export interface CommandDeps {
 }
 
 export async function runCommand(deps: CommandDeps, input: RunCommandInput): Promise<CommandOutcome> {
-  return runInWorkspace(deps, {
+  const outcome = await runInWorkspace(deps, {
     executionId: input.executionId,
     run: input.run,
     variables: input.variables,
@@ -72,6 +78,28 @@ export async function runCommand(deps: CommandDeps, input: RunCommandInput): Pro
     where: { stage: input.stage, action: input.action },
     secrets: input.secrets,
   });
+  return input.handOff && (await handOn(deps, input.handOff)) ? { ...outcome, handedOff: true } : outcome;
+}
+
+/**
+ * Sends the coordinator the stage's hand-off (the signal the workflow would send after this activity's end,
+ * one workflow task sooner); false when it could not, and the workflow sends it.
+ */
+async function handOn(deps: CommandDeps, handOff: HandOff): Promise<boolean> {
+  const coordinator = deps.client.workflow.getHandle(handOff.coordinator);
+  try {
+    await deps.client.withDeadline(Date.now() + HAND_OFF_DEADLINE_MS, () =>
+      handOff.signal === 'requestStage'
+        ? coordinator.signal(requestStageSignal, handOff.payload)
+        : coordinator.signal(leaveStageSignal, handOff.payload),
+    );
+    return true;
+  } catch (err) {
+    Context.current().log.warn(`the stage's hand-off to ${handOff.coordinator} failed; the workflow sends it`, {
+      error: String(err),
+    });
+    return false;
+  }
 }
 
 function lockTokenEnv(tokens: Record<string, number> | undefined): Record<string, string> {

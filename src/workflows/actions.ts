@@ -8,6 +8,7 @@ import type { NotifyEvent } from '../activities/notify.js';
 import type { Action, ApprovalAction, CommandAction, PauseAction, Stage } from '../shared/definition.js';
 import type { ExecutionInput } from '../shared/execution.js';
 import type { ExecutionState } from './execution-state.js';
+import type { HandOffs } from './hand-off.js';
 import type { ManualWaits } from './manual-steps.js';
 import { PATCHES } from './patches.js';
 import type { ScriptEnd, ScriptOptions } from './placement.js';
@@ -28,6 +29,8 @@ export interface ActionContext {
   lockTokens: () => Record<string, number>;
   /** Whether the change behind a patch id applies to this execution (see PATCHES.execution07). */
   applies: (patch: string) => boolean;
+  /** The hand-off armed for the stage's last command, if any (see hand-off.ts). */
+  handOffs: HandOffs;
 }
 
 /**
@@ -145,6 +148,8 @@ async function perform(ctx: ActionContext, stage: Stage, action: Action): Promis
 
 async function runCommandAction(ctx: ActionContext, stage: Stage, action: CommandAction): Promise<string | null> {
   const { input, state, now } = ctx;
+  const handOff = ctx.handOffs.for(stage.name, action.name);
+  let lost = false;
   const { outcome, error } = await executeCommand(
     {
       executionId: input.executionId,
@@ -156,16 +161,22 @@ async function runCommandAction(ctx: ActionContext, stage: Stage, action: Comman
       timeoutSeconds: action.timeoutSeconds,
       ...(action.secrets?.length ? { secrets: action.secrets } : {}),
       ...withTokens(ctx.lockTokens()),
+      ...(handOff ? { handOff } : {}),
     },
     {
       timeoutSeconds: action.timeoutSeconds,
       summary: `${stage.name}/${action.name}`,
       onWorkerLoss: action.onWorkerLoss ?? 'fail',
-      lost: (loss) => state.workerLost(stage.name, action.name, loss),
+      lost: (loss) => {
+        lost = true;
+        state.workerLost(stage.name, action.name, loss);
+      },
       now,
     },
   );
   if (outcome) state.commandOutcome(stage.name, action.name, outcome);
+  // A worker lost may have sent it before it could report.
+  if (handOff) ctx.handOffs.ended(stage.name, action.name, outcome?.handedOff ? 'sent' : lost ? 'unknown' : 'unsent');
   return error;
 }
 

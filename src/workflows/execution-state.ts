@@ -38,6 +38,8 @@ export interface CommandOutcome {
    * commands go there (affinity). Absent when it left the workspace empty (from 0.8 on), which binds nothing.
    */
   workspace?: string;
+  /** Its activity gave the stage's lock on as the script exited 0 (it was asked to: see hand-off.ts). */
+  handedOff?: true;
 }
 
 /** How many Talkback runs the view keeps (a run in progress is never dropped). */

@@ -53,6 +53,7 @@ import type { ActionContext } from './actions.js';
 import { placeScripts } from './placement.js';
 import { ignoresErrors, runAction } from './actions.js';
 import { ExecutionChat } from './chat.js';
+import { handOffFor, HandOffs } from './hand-off.js';
 import { setCheckedSignalHandler, setCheckedUpdateHandler } from './guard.js';
 import { handleDecisions } from './decisions.js';
 import { ExecutionState, runOrderGroups } from './execution-state.js';
@@ -128,6 +129,8 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   const chat = new ExecutionChat(input, state, now);
   /** What `PasoWaiting` says now: its kinds joined (empty: unset). */
   let waitingPublished = '';
+  /** The stage's lock given on by its last command as it ends (see hand-off.ts). */
+  const handOffs = new HandOffs();
   const manual = new ManualWaits(
     input.trigger.by,
     (stage, action) => state.knowsAction(stage, action),
@@ -152,6 +155,7 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     rejected: () => void (rejected = true),
     lockTokens: () => lockGrant?.tokens ?? {},
     applies,
+    handOffs,
     notify: (event) => {
       const kind = event.event === 'trap' ? 'trap' : event.event === 'pause' ? 'resume' : 'approval';
       chat.post(() => waitingText(state.view(), event.stage, event.action, input.reviewUrl ?? null), {
@@ -330,8 +334,11 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
       }
       state.stageStarted(stage.name, now());
       publish();
-      const result = await runStage(stage, i === plan.from ? plan.only : undefined);
+      const only = i === plan.from ? plan.only : undefined;
+      armHandOff(stage, i, only);
+      const result = await runStage(stage, only);
       state.stageEnded(stage.name, result.status, now());
+      const handed = handOffs.take(stage.name);
       // The next execution enters once this one's rollback is over, never while it undeploys.
       const hold = locked && rollsBack(result) && applies(PATCHES.rollbackHoldsStage);
       // Named locks are new (no older history has them): they are held through a rollback whatever the mode,
@@ -346,12 +353,30 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
       // input from a new gateway) and sent the two signals; a new worker replaying that must send them too.
       const next = stages[i + 1];
       let left = false;
-      if (locked && result.status === 'Succeeded' && next && !state.stopRequest && applies(PATCHES.askBeforeLeaving)) {
+      if (handed?.result === 'sent' && result.status === 'Succeeded' && !state.stopRequest) {
+        // Its last command gave the stage on as it ended, with the signal below (hand-off.ts).
+        left = true;
+        if (next) asked = next.name;
+      } else if (
+        locked &&
+        result.status === 'Succeeded' &&
+        next &&
+        !state.stopRequest &&
+        applies(PATCHES.askBeforeLeaving)
+      ) {
         left = input.leavingInRequest === true && applies(PATCHES.leavingInRequest);
         await askForStage(next.name, false, left ? { stage: stage.name, outcome: result.status } : undefined);
         asked = next.name;
       }
+      // Left already by its command, the coordinator takes this as the stage's outcome only (the stage's next
+      // execution may be in); it is not the holder any more.
       if (asks && !hold && !left) await leaveStage(stage.name, result.status);
+      // The command asked for the next stage, which this execution does not go on to now (it stopped, or it
+      // failed as its worker was lost after the command): its place there is given back. Not known whether the
+      // command sent it (no report), it is given back all the same (behind a patch: this was not done before).
+      if (handed?.askedNext && !left && (handed.result === 'sent' || patched(PATCHES.handOffUnknown))) {
+        await toCoordinator(withdrawSignal, { executionId: input.executionId });
+      }
       if (result.status !== 'Succeeded') {
         return {
           ...result,
@@ -405,6 +430,34 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   function cancelAbandonTimer(): void {
     abandonTimer?.cancel();
     abandonTimer = null;
+  }
+
+  /**
+   * Arms the hand-off of `stage` when its last run-order group (of the `only` actions, on a retry) is a lone
+   * command that may give the stage on (hand-off.ts). Executions from before 0.7 never do: what they asked
+   * `patched()` must be asked at the same points.
+   */
+  function armHandOff(stage: Stage, index: number, only: Set<string> | undefined): void {
+    if (!locked || !release07) return;
+    const groups = runOrderGroups(stage.actions)
+      .map((group) => (only ? group.filter((a) => only.has(a.name)) : group))
+      .filter((group) => group.length > 0);
+    const last = groups.at(-1);
+    const action = last?.length === 1 ? last[0]! : null;
+    if (action?.type !== 'command') return;
+    const handOff = handOffFor({
+      input,
+      coordinator: coordinatorWorkflowId(input.pipeline),
+      stage,
+      action,
+      next: stages[index + 1] ?? null,
+      leavingInRequest: input.leavingInRequest === true,
+      stopping: state.stopRequest !== null,
+    });
+    if (!handOff) return;
+    // A grant of the next stage from before (asked, then given back as it stopped) is not this one's.
+    if (handOff.signal === 'requestStage') granted = null;
+    handOffs.arm(stage.name, action.name, handOff);
   }
 
   /** The stage's windows or the pipeline's (or the config's) freezes decide when it may be entered. */

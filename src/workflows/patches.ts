@@ -65,4 +65,10 @@ export const PATCHES = {
    * change, starting from those its start set (the gateway sets the pipeline and `InProgress`).
    */
   execution07: 'paso-execution-0.7',
+  /**
+   * A stage's last command may ask for the next stage as it ends (hand-off.ts). When it did not report (its
+   * worker was lost, or it was cancelled) and the execution does not go on, the execution gives back the place
+   * it may have been given. Asked only then.
+   */
+  handOffUnknown: 'paso-hand-off-unknown',
 } as const;

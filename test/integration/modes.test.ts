@@ -121,22 +121,38 @@ describe('QUEUED mode', () => {
     expect(deploy.map((i) => i.executionId)).toEqual(build.map((i) => i.executionId));
     expect(views.every((v) => v.status !== 'Superseded')).toBe(true);
 
-    // Each execution asked for Deploy and left Build in one signal (two in a row could cross the coordinator's
-    // answer, and crossing signals wait on each other in Temporal), then left Deploy: three signals in all.
+    // Each execution asked for Build; then it asked for Deploy and left Build in one signal (two in a row could
+    // cross the coordinator's answer, and crossing signals wait on each other in Temporal), then left Deploy:
+    // three signals in all. The last two were sent by each stage's command as it exited 0, by its worker (one
+    // workflow task sooner than the workflow could): the workflow itself sent only the first.
     const { events } = await client.workflow.getHandle(ids[0]!).fetchHistory();
     const sent = events!.flatMap((e) => {
       const a = e.signalExternalWorkflowExecutionInitiatedEventAttributes;
-      return a
-        ? [{ signal: a.signalName, input: JSON.parse(Buffer.from(a.input!.payloads![0]!.data!).toString()) }]
-        : [];
+      return a ? [a.signalName] : [];
     });
-    expect(sent).toEqual([
-      { signal: 'requestStage', input: { executionId: ids[0], stage: 'Build' } },
+    expect(sent).toEqual(['requestStage']);
+    const received: { signal: string; input: unknown; from: string; at: number }[] = [];
+    for await (const run of client.workflow.list({ query: `WorkflowId = '${coordinatorWorkflowId(name)}'` })) {
+      const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+      for (const e of history.events!) {
+        const a = e.workflowExecutionSignaledEventAttributes;
+        const input =
+          a && (JSON.parse(Buffer.from(a.input!.payloads![0]!.data!).toString()) as { executionId?: string });
+        if (input?.executionId !== ids[0]) continue;
+        const from = a!.externalWorkflowExecution?.workflowId ? 'workflow' : 'command';
+        const at = Number(e.eventTime!.seconds) * 1000 + (e.eventTime!.nanos ?? 0) / 1e6;
+        received.push({ signal: a!.signalName!, input, from, at });
+      }
+    }
+    received.sort((a, b) => a.at - b.at);
+    expect(received.map(({ signal, input, from }) => ({ signal, input, from }))).toEqual([
+      { signal: 'requestStage', input: { executionId: ids[0], stage: 'Build' }, from: 'workflow' },
       {
         signal: 'requestStage',
         input: { executionId: ids[0], stage: 'Deploy', leaving: { stage: 'Build', outcome: 'Succeeded' } },
+        from: 'command',
       },
-      { signal: 'leaveStage', input: { executionId: ids[0], stage: 'Deploy', outcome: 'Succeeded' } },
+      { signal: 'leaveStage', input: { executionId: ids[0], stage: 'Deploy', outcome: 'Succeeded' }, from: 'command' },
     ]);
 
     // The coordinator continued-as-new on the way (the test server suggests it every 300 events).

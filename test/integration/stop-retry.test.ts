@@ -156,6 +156,52 @@ describe('stop and abandon', () => {
   });
 });
 
+describe("stopped during the command that gives its stage on (QUEUED: the stage's last command asks for the next)", () => {
+  /** A QUEUED pipeline whose Build ends in one gated command; A in Build, B queued behind it. */
+  async function aInBuild(label: string) {
+    const name = uniqueName(label);
+    const gates = new Gates();
+    await api.pipeline({
+      name,
+      executionMode: 'QUEUED',
+      stages: [
+        { name: 'Build', actions: [{ name: 'compile', type: 'command', run: gates.script('build', { gated: true }) }] },
+        { name: 'Deploy', actions: [{ name: 'ship', type: 'command', run: gates.script('deploy') }] },
+      ],
+    });
+    const a = await api.trigger(name);
+    await poll(() => gates.started(a, 'build')).toBe(true);
+    const b = await api.trigger(name);
+    await poll(async () => (await api.execution(b)).waiting?.stage).toBe('Build');
+    return { name, gates, a, b };
+  }
+
+  it('stop and wait: the command ends (and asks for Deploy), the execution stops and gives its Deploy place back', async () => {
+    const { name, gates, a, b } = await aInBuild('stop-hand-off');
+    expect((await stop(a, { abandon: false })).status).toBe(202);
+    gates.open(a, 'build');
+    const stopped = await api.waitFor(a, ['Stopped']);
+    expect(stopped.stages[0]).toMatchObject({ status: 'Stopped', actions: [{ status: 'Succeeded' }] });
+    expect(stopped.stages[1]!.status).toBeNull();
+    // B goes through both stages: A, stopped, neither holds Deploy nor waits in front of it.
+    gates.open(b, 'build');
+    expect((await api.waitFor(b)).status).toBe('Succeeded');
+    expect(gates.intervals('deploy').map((i) => i.executionId)).toEqual([b]);
+    expect(await deployState(name)).toMatchObject({ lockedBy: null, holders: [], inbound: [] });
+  });
+
+  it('stop and abandon: the command is killed, the execution stops, and the next one goes through every stage', async () => {
+    const { name, gates, a, b } = await aInBuild('abandon-hand-off');
+    expect((await stop(a, { abandon: true })).status).toBe(202);
+    const stopped = await api.waitFor(a, ['Stopped']);
+    expect(stopped.stages[0]!.actions[0]!.status).toBe('Abandoned');
+    gates.open(b, 'build');
+    expect((await api.waitFor(b)).status).toBe('Succeeded');
+    expect(gates.intervals('deploy').map((i) => i.executionId)).toEqual([b]);
+    expect(await deployState(name)).toMatchObject({ lockedBy: null, holders: [], inbound: [] });
+  });
+});
+
 describe('escalating stop (stop and wait, abandon after abandonAfterSeconds)', () => {
   const oneCommand = async (prefix: string, run: string) => {
     const name = uniqueName(prefix);
