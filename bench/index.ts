@@ -9,11 +9,12 @@
  *  1. trigger → first action running (sequential executions, median of BENCH_RUNS)
  *  2. QUEUED stage hand-off: execution N's action ends → N+1's action starts in the same stage, next to a
  *     chain of bare workflows where each signals the next after its activity (the bare round trip); and where
- *     each hop goes (p50 of each step, from the command stamps and the histories): the command's end → its
- *     activity completed → the workflow task that sends the signal done → (Paso: the coordinator signalled
- *     `leaveStage` → its task that grants the stage done →) the next workflow signalled → its task done →
- *     its activity started → its command running; and the worker's mean time per workflow task meanwhile (the SDK's
- *     metric, by workflow type: what the worker adds to each task step)
+ *     each hop goes (p50 of each step, from the command stamps and the histories): the command's end → (bare:
+ *     its activity completed → the workflow task that sends the signal done; Paso: the coordinator signalled
+ *     `leaveStage`, by the command's worker as it ends (src/workflows/hand-off.ts) → its task that grants the
+ *     stage done) → the next workflow signalled → its task done → its activity started → its command running;
+ *     and the worker's mean time per workflow task meanwhile (the SDK's metric, by workflow type: what the worker
+ *     adds to each task step)
  *     2b. QUEUED executions of three stages one after another: how long each takes, and how long the signals
  *     between it and its coordinator take to arrive (an execution leaving a stage as the coordinator grants it
  *     the next one: two signals crossing, see src/temporal/latency.ts)
@@ -135,43 +136,38 @@ function nextEvent(events: HopEvent[], from: number, kind: string, where: (e: Ho
 }
 
 /**
- * Where each hop of a chain goes: for every pair of consecutive workflows, the times of the points the hop
- * passes, from the command's end stamp, through the histories (the server's clock), to the next command's
- * start stamp; `signal` is the one that lets the next workflow go on, `via` adds the points a hop passes in
- * between (Paso's coordinator). Returns the time between
- * each point and the next, per hop (hops whose events could not all be found are left out).
+ * The steps of each hop of a chain, in ms: from the command's end stamp, through `middle` (the times of what
+ * carries the hop to the next workflow: null when not found), the next workflow's `signal`, its workflow task
+ * and its activity's start, to the next command's start stamp.
  */
 async function hopSteps(
   client: Client,
   order: string[],
   stampFile: string,
   signal: string,
-  via?: (from: string, sentAt: number) => number[] | null,
+  middle: (from: HopEvent[], fromId: string, endedAt: number) => number[] | null,
 ): Promise<number[][]> {
   const at = stamps(stampFile);
   const steps: number[][] = [];
   for (let i = 1; i < order.length; i++) {
     const [a, b] = [await hopEvents(client, order[i - 1]!), await hopEvents(client, order[i]!)];
-    const completed = nextEvent(a, 0, 'activityTaskCompleted');
-    const sent = nextEvent(a, completed, 'workflowTaskCompleted');
+    const endedAt = at.get(`${order[i - 1]} end`)!;
     const signalled = nextEvent(b, 0, 'workflowExecutionSignaled', (e) => e.signal === signal);
     const decided = nextEvent(b, signalled, 'workflowTaskCompleted');
     const started = nextEvent(b, decided, 'activityTaskStarted');
-    const middle = sent < 0 ? null : via ? via(order[i - 1]!, a[sent]!.at) : [];
-    if ([completed, sent, signalled, decided, started].includes(-1) || middle === null) continue;
-    const points = [
-      at.get(`${order[i - 1]} end`)!,
-      a[completed]!.at,
-      a[sent]!.at,
-      ...middle,
-      b[signalled]!.at,
-      b[decided]!.at,
-      b[started]!.at,
-      at.get(`${order[i]} start`)!,
-    ];
+    const via = middle(a, order[i - 1]!, endedAt);
+    if ([signalled, decided, started].includes(-1) || via === null) continue;
+    const points = [endedAt, ...via, b[signalled]!.at, b[decided]!.at, b[started]!.at, at.get(`${order[i]} start`)!];
     steps.push(points.slice(1).map((t, k) => t - points[k]!));
   }
   return steps;
+}
+
+/** The bare chain's hop passes through the workflow: its activity's completion, then its task's signal. */
+function throughWorkflow(a: HopEvent[]): number[] | null {
+  const completed = nextEvent(a, 0, 'activityTaskCompleted');
+  const sent = nextEvent(a, completed, 'workflowTaskCompleted');
+  return completed < 0 || sent < 0 ? null : [a[completed]!.at, a[sent]!.at];
 }
 
 /** The p50 of each step of the hops, joined for the report. */
@@ -521,17 +517,18 @@ async function measureBase(target: Target, api: Api): Promise<BaseFigures> {
     coordinator: meanTaskMs(sdkBeforeHandoffs, sdkAfterHandoffs, 'coordinator'),
     bare: meanTaskMs(sdkAfterHandoffs, await sdkMetrics(api.base), 'bareChain'),
   };
-  // Where each hop goes: Paso's passes through the coordinator (the leave, then its grant to the next).
+  // Where each hop goes. Paso's passes through the coordinator: the leave (sent by the command's worker as the command ends, or by
+  // the workflow after it), then the coordinator's task that grants the stage to the next.
   const coordinator = await hopEvents(client, coordinatorWorkflowId('handoff'), true);
-  const pasoSteps = await hopSteps(client, order, queuedStamps, 'stageGranted', (from, sentAt) => {
+  const pasoSteps = await hopSteps(client, order, queuedStamps, 'stageGranted', (_, from, endedAt) => {
     const left = nextEvent(coordinator, 0, 'workflowExecutionSignaled', (e) => {
       const arg = e.arg as { executionId?: string } | undefined;
-      return e.signal === 'leaveStage' && arg?.executionId === from && e.at >= sentAt - 1;
+      return e.signal === 'leaveStage' && arg?.executionId === from && e.at >= endedAt - 1;
     });
     const granted = nextEvent(coordinator, left, 'workflowTaskCompleted');
-    return granted < 0 ? null : [coordinator[left]!.at, coordinator[granted]!.at];
+    return left < 0 || granted < 0 ? null : [coordinator[left]!.at, coordinator[granted]!.at];
   });
-  const bareSteps = await hopSteps(client, bareIds, bareStamps, 'go');
+  const bareSteps = await hopSteps(client, bareIds, bareStamps, 'go', throughWorkflow);
 
   // ---- 2b. QUEUED executions of three stages, one after another ----
   await put({
@@ -718,7 +715,7 @@ function report(targets: Target[], figures: Figures[]): void {
       (f) => `${ms(pct(f.pasoGaps, 50))} / ${ms(pct(f.pasoGaps, 99))}`,
     ],
     [
-      '  p50s: end → completed / its task (leave) / coordinator / its task (grant) / next / its task / activity / command',
+      '  p50s: end → leave at the coordinator / its task (grant) / next / its task / activity / command',
       (f) => stepP50s(f.pasoSteps),
     ],
     [

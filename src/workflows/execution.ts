@@ -28,6 +28,7 @@ import type { SignalDefinition } from '@temporalio/common';
 import type { Stage } from '../shared/definition.js';
 import type { ExecutionInput } from '../shared/execution.js';
 import type { ExecutionStatus, ExecutionView } from '../shared/execution-view.js';
+import type { WaitReason } from '../shared/pipeline-state.js';
 import type { RequestStageInput, RetryInput } from '../shared/messages.js';
 import {
   executionQuery,
@@ -131,6 +132,8 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
   let waitingPublished = '';
   /** The stage's lock given on by its last command as it ends (see hand-off.ts). */
   const handOffs = new HandOffs();
+  /** The coordinator's answer to that command's request, while the stage it gives on has not ended. */
+  let earlyWait = null as { stage: string; reason: WaitReason; opensAt?: string | null } | null;
   const manual = new ManualWaits(
     input.trigger.by,
     (stage, action) => state.knowsAction(stage, action),
@@ -195,7 +198,10 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     granted = stage;
   });
   setCheckedSignalHandler(stageWaitSignal, 'stageWait', ({ stage, for: reason, opensAt }) => {
-    if (granted !== stage) state.inbound(stage, reason, opensAt);
+    if (granted === stage) return;
+    // Asked for by the command giving on the stage it is in: inbound once that stage has ended, not before.
+    if (handOffs.asks(stage)) earlyWait = { stage, reason, opensAt };
+    else state.inbound(stage, reason, opensAt);
   });
   setCheckedSignalHandler(supersededSignal, 'superseded', ({ by }) => {
     superseded = true;
@@ -339,6 +345,8 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
       const result = await runStage(stage, only);
       state.stageEnded(stage.name, result.status, now());
       const handed = handOffs.take(stage.name);
+      const answered = earlyWait;
+      earlyWait = null;
       // The next execution enters once this one's rollback is over, never while it undeploys.
       const hold = locked && rollsBack(result) && applies(PATCHES.rollbackHoldsStage);
       // Named locks are new (no older history has them): they are held through a rollback whatever the mode,
@@ -357,6 +365,9 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
         // Its last command gave the stage on as it ended, with the signal below (hand-off.ts).
         left = true;
         if (next) asked = next.name;
+        if (next && answered?.stage === next.name && granted !== next.name) {
+          state.inbound(next.name, answered.reason, answered.opensAt);
+        }
       } else if (
         locked &&
         result.status === 'Succeeded' &&

@@ -74,6 +74,12 @@ export class HandOffs {
     this.armed = { stage, action, handOff, result: null };
   }
 
+  /** Whether the armed hand-off asks for `stage` (the coordinator may answer before the command's stage ends). */
+  asks(stage: string): boolean {
+    const handOff = this.armed?.handOff;
+    return handOff?.signal === 'requestStage' && handOff.payload.stage === stage;
+  }
+
   /** The hand-off a command of `stage` carries, if it was armed for it. */
   for(stage: string, action: string): HandOff | undefined {
     const armed = this.armed;
