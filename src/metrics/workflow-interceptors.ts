@@ -63,6 +63,8 @@ class ExecutionObserver {
   pipeline: string | null = null;
   lastStatus: string | null = null;
   private readonly asked = new Map<string, { at: number; waitedFor: StageGrantedEvent['waitedFor'] }>();
+  /** Stages a running command asks for as it ends (src/workflows/hand-off.ts): the answer may come first. */
+  private readonly handing = new Map<string, { waitedFor: StageGrantedEvent['waitedFor']; grantedAt: number | null }>();
   private readonly sinks = proxySinks<PasoMetricsSinks>().pasoMetrics;
 
   /** Sinks are not called while replaying: what replay re-runs was counted when it first ran. */
@@ -81,17 +83,48 @@ class ExecutionObserver {
     this.asked.set(stage, { at: Date.now(), waitedFor: null });
   }
 
+  /**
+   * A command asks for `stage` as its script exits 0, when it can: the ask is timed from the command's end
+   * (its outcome's `endedAt`), once its outcome says it was sent; a grant seen before that waits for it.
+   * `ended` is the activity's own promise: a reaction is added to it, the promise handed on is the same.
+   */
+  handingOn(stage: string, ended: Promise<unknown>): void {
+    this.handing.set(stage, { waitedFor: null, grantedAt: null });
+    ended.then(
+      (outcome) => {
+        const handing = this.handing.get(stage);
+        this.handing.delete(stage);
+        const { handedOff, endedAt } = (outcome ?? {}) as { handedOff?: unknown; endedAt?: unknown };
+        if (!handing || handedOff !== true || typeof endedAt !== 'string') return;
+        const asked = { at: Date.parse(endedAt), waitedFor: handing.waitedFor };
+        if (handing.grantedAt === null) this.asked.set(stage, asked);
+        else this.emit(stage, asked, handing.grantedAt);
+      },
+      () => void this.handing.delete(stage),
+    );
+  }
+
   toldToWait(stage: string, reason: string): void {
-    const asked = this.asked.get(stage);
+    const asked = this.handing.get(stage) ?? this.asked.get(stage);
     if (asked) asked.waitedFor = reason === 'TRANSITION' ? 'transition' : 'stage_lock';
   }
 
   granted(stage: string): void {
+    const handing = this.handing.get(stage);
+    if (handing) {
+      handing.grantedAt = Date.now();
+      return;
+    }
     const asked = this.asked.get(stage);
-    const pipeline = this.pipeline;
-    if (!asked || !pipeline) return;
+    if (!asked) return;
     this.asked.delete(stage);
-    const seconds = Math.max(0, Date.now() - asked.at) / 1000;
+    this.emit(stage, asked, Date.now());
+  }
+
+  private emit(stage: string, asked: { at: number; waitedFor: StageGrantedEvent['waitedFor'] }, at: number): void {
+    const pipeline = this.pipeline;
+    if (!pipeline) return;
+    const seconds = Math.max(0, at - asked.at) / 1000;
     this.send((s) => s.stageGranted({ pipeline, stage, seconds, waitedFor: asked.waitedFor }));
   }
 
@@ -153,8 +186,17 @@ class Outbound implements WorkflowOutboundCallsInterceptor {
     next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>,
   ): Promise<unknown> {
     const header = this.trace.header;
-    if (!header || input.headers[TRACE_HEADER]) return next(input);
-    return next({ ...input, headers: { ...input.headers, [TRACE_HEADER]: header } });
+    const traced =
+      !header || input.headers[TRACE_HEADER]
+        ? input
+        : { ...input, headers: { ...input.headers, [TRACE_HEADER]: header } };
+    const result = next(traced);
+    const handOff = (input.args[0] as { handOff?: { signal?: unknown; payload?: { stage?: unknown } } } | undefined)
+      ?.handOff;
+    if (this.observer && handOff?.signal === 'requestStage' && typeof handOff.payload?.stage === 'string') {
+      this.observer.handingOn(handOff.payload.stage, result);
+    }
+    return result;
   }
 }
 
