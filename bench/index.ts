@@ -49,6 +49,7 @@ import { createActivities } from '../src/activities/index.js';
 import { Secrets } from '../src/secrets.js';
 import { coordinatorWorkflowId } from '../src/shared/temporal.js';
 import { startCluster } from '../scripts/cluster/topology.js';
+import { NO_STACK_TRACES_MODULE } from '../src/temporal/worker.js';
 import { benchPaso, benchServer, pct, runBench, sleep, treeCpu, type TreeCpu } from './support.js';
 import type { PipelineDefinitionInput } from '../src/shared/definition.js';
 import type { bareChain, bareThree } from './bare-workflows.js';
@@ -318,9 +319,7 @@ async function startBareWorker(target: Target, client: Client): Promise<{ stop()
     taskQueue: 'bench-bare',
     workflowsPath: path.join(here, 'bare-workflows.js'),
     // The SDK's default (stack traces on), unless BENCH_BARE_STACK_TRACES=off gives the baselines Paso's default.
-    ...(BARE_STACK_TRACES
-      ? {}
-      : { bundlerOptions: { preloadModules: [path.join(here, '..', 'src', 'workflows', 'no-stack-traces.js')] } }),
+    ...(BARE_STACK_TRACES ? {} : { bundlerOptions: { preloadModules: [NO_STACK_TRACES_MODULE] } }),
     activities: createActivities({
       dataDir: path.join(work, 'bare'),
       killGraceMs: 2_000,
@@ -832,19 +831,23 @@ async function sdkMetrics(base: string): Promise<Map<string, number>> {
 function meanTaskMs(before: Map<string, number>, after: Map<string, number>, workflowType: string): number | null {
   let count = 0;
   let sum = 0;
-  for (const [key, value] of after) {
+  for (const key of after.keys()) {
     if (!key.startsWith('temporal_workflow_task_execution_latency_count{')) continue;
     if (!key.includes(`workflow_type="${workflowType}"`)) continue;
-    const sumKey = key.replace('_count{', '_sum{');
-    count += value - (before.get(key) ?? 0);
-    sum += (after.get(sumKey) ?? 0) - (before.get(sumKey) ?? 0);
+    count += metricDelta(before, after, key);
+    sum += metricDelta(before, after, key.replace('_count{', '_sum{'));
   }
   return count > 0 ? sum / count : null;
 }
 
+/** How much a scraped metric grew between two scrapes. */
+function metricDelta(before: Map<string, number>, after: Map<string, number>, key: string): number {
+  return (after.get(key) ?? 0) - (before.get(key) ?? 0);
+}
+
 /** Per workflow type, what changed between two scrapes: mean task and activation times, cache misses. */
 function sdkDelta(before: Map<string, number>, after: Map<string, number>): string[] {
-  const delta = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
+  const delta = (key: string) => metricDelta(before, after, key);
   const lines: string[] = [];
   for (const key of after.keys()) {
     if (!key.includes('_count') && !key.includes('_miss') && !key.includes('_hit')) continue;

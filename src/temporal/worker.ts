@@ -108,10 +108,7 @@ export function workflowBundlerOptions(stackTraces: boolean) {
     ignoreModules: ['fs', 'fs/promises'],
     // Shared by every workflow of a thread instead of evaluated for each (see `workflows/preload.ts`); and,
     // unless asked for, no stack traces in workflow code (see `workflows/no-stack-traces.ts`).
-    preloadModules: [
-      sibling('../workflows/preload.js'),
-      ...(stackTraces ? [] : [sibling('../workflows/no-stack-traces.js')]),
-    ],
+    preloadModules: [sibling('../workflows/preload.js'), ...(stackTraces ? [] : [NO_STACK_TRACES_MODULE])],
   };
 }
 
@@ -120,6 +117,9 @@ function sibling(relative: string): string {
   const js = fileURLToPath(new URL(relative, import.meta.url));
   return existsSync(js) ? js : js.replace(/\.js$/, '.ts');
 }
+
+/** Preloaded into a workflow bundle, it keeps workflow code from taking stack traces (see the module). */
+export const NO_STACK_TRACES_MODULE = sibling('../workflows/no-stack-traces.js');
 
 /**
  * Workflow interceptors bundled with the workflows (every deployment runs the same bundle): Paso's, for
