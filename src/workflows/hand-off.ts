@@ -68,10 +68,17 @@ export type HandOffResult = 'sent' | 'unknown' | 'unsent';
 
 /** The one hand-off an execution may have armed, for the stage it is in. */
 export class HandOffs {
-  private armed: { stage: string; action: string; handOff: HandOff; result: HandOffResult | null } | null = null;
+  private armed: {
+    stage: string;
+    action: string;
+    handOff: HandOff;
+    /** The command was given it (a stop may end the stage before its last group starts). */
+    given: boolean;
+    result: HandOffResult | null;
+  } | null = null;
 
   arm(stage: string, action: string, handOff: HandOff): void {
-    this.armed = { stage, action, handOff, result: null };
+    this.armed = { stage, action, handOff, given: false, result: null };
   }
 
   /** Whether the armed hand-off asks for `stage` (the coordinator may answer before the command's stage ends). */
@@ -80,10 +87,12 @@ export class HandOffs {
     return handOff?.signal === 'requestStage' && handOff.payload.stage === stage;
   }
 
-  /** The hand-off a command of `stage` carries, if it was armed for it. */
+  /** The hand-off a command of `stage` carries, if it was armed for it (the command is about to start). */
   for(stage: string, action: string): HandOff | undefined {
     const armed = this.armed;
-    return armed && armed.stage === stage && armed.action === action ? armed.handOff : undefined;
+    if (!armed || armed.stage !== stage || armed.action !== action) return undefined;
+    armed.given = true;
+    return armed.handOff;
   }
 
   /** The command armed for `stage`/`action` ended: `result` says what became of its hand-off. */
@@ -92,13 +101,15 @@ export class HandOffs {
   }
 
   /**
-   * Once `stage` has run: what became of its hand-off (null when none was armed, or surely none went out) and
-   * whether it asked for the next stage. A command that never reported (cancelled) counts as `unknown`.
+   * Once `stage` has run: what became of its hand-off (null when none was armed, its command never started, or
+   * surely none went out) and whether it asked for the next stage. A command that started and never reported
+   * (cancelled) counts as `unknown`.
    */
   take(stage: string): { result: 'sent' | 'unknown'; askedNext: boolean } | null {
     const armed = this.armed;
     if (armed?.stage !== stage) return null;
     this.armed = null;
+    if (!armed.given) return null;
     const result = armed.result ?? 'unknown';
     return result === 'unsent' ? null : { result, askedNext: armed.handOff.signal === 'requestStage' };
   }

@@ -61,7 +61,7 @@ describe('the hand-off of a stage by its last command', () => {
     for (const [why, c] of Object.entries(refused)) expect([why, handOffFor(c)]).toEqual([why, null]);
   });
 
-  it('is told what became of it: sent, unsent (nothing to do), or unknown when the command never reported', () => {
+  it('is told what became of it: sent, unsent (nothing to do), unknown when the command never reported, none when it never started', () => {
     const handOffs = new HandOffs();
     const handOff = handOffFor(caseOf(twoStages('QUEUED')))!;
     handOffs.arm('Build', 'ship', handOff);
@@ -72,10 +72,16 @@ describe('the hand-off of a stage by its last command', () => {
     expect(handOffs.take('Build')).toBeNull();
 
     handOffs.arm('Build', 'ship', handOff);
+    handOffs.for('Build', 'ship');
     handOffs.ended('Build', 'ship', 'unsent');
     expect(handOffs.take('Build')).toBeNull();
 
     handOffs.arm('Build', 'ship', handOff);
+    handOffs.for('Build', 'ship');
     expect(handOffs.take('Build')).toEqual({ result: 'unknown', askedNext: true });
+
+    // A stop ended the stage before its last command started: nothing could have gone out.
+    handOffs.arm('Build', 'ship', handOff);
+    expect(handOffs.take('Build')).toBeNull();
   });
 });
