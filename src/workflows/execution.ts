@@ -450,10 +450,7 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
    */
   function armHandOff(stage: Stage, index: number, only: Set<string> | undefined): void {
     if (!locked || !release07) return;
-    const groups = runOrderGroups(stage.actions)
-      .map((group) => (only ? group.filter((a) => only.has(a.name)) : group))
-      .filter((group) => group.length > 0);
-    const last = groups.at(-1);
+    const last = groupsToRun(stage, only).at(-1);
     const action = last?.length === 1 ? last[0]! : null;
     if (action?.type !== 'command') return;
     const handOff = handOffFor({
@@ -573,11 +570,9 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     stageScope = scope;
     try {
       return await scope.run(async () => {
-        for (const group of runOrderGroups(stage.actions)) {
-          const actions = only ? group.filter((a) => only.has(a.name)) : group;
+        for (const actions of groupsToRun(stage, only)) {
           // Stop and wait: what runs finishes, nothing further starts.
           if (state.stopRequest) break;
-          if (actions.length === 0) continue;
           setCurrentDetails(`Stage ${stage.name}: ${actions.map((a) => a.name).join(', ')}`);
           // Every action of a group runs to its end, even when a sibling fails (as in CodePipeline).
           // (The patch is asked after the actions start: older histories have its marker after their commands.)
@@ -627,6 +622,13 @@ export async function execution(input: ExecutionInput): Promise<ExecutionView> {
     }
     return retryRequest;
   }
+}
+
+/** The run-order groups of `stage` a run goes through, in order: of the `only` actions (a retry), none empty. */
+function groupsToRun(stage: Stage, only: Set<string> | undefined): Stage['actions'][] {
+  return runOrderGroups(stage.actions)
+    .map((group) => (only ? group.filter((a) => only.has(a.name)) : group))
+    .filter((group) => group.length > 0);
 }
 
 /** What `publish()` compares with first: the search attributes the execution's start set. */

@@ -306,14 +306,7 @@ describe('transitions', () => {
     const name = uniqueName('transition-p');
     const gates = new Gates();
     // Build is held open by the test; Deploy records when it runs.
-    await api.pipeline({
-      name,
-      executionMode: 'PARALLEL',
-      stages: [
-        { name: 'Build', actions: [{ name: 'compile', type: 'command', run: gates.script('build', { gated: true }) }] },
-        { name: 'Deploy', actions: [{ name: 'ship', type: 'command', run: gates.script('deploy') }] },
-      ],
-    });
+    await api.pipeline(twoStages(name, gates, 'PARALLEL', 'build'));
     // Before any transition is disabled, PARALLEL executions pass without asking the coordinator.
     const e0 = await api.trigger(name);
     await poll(() => Promise.resolve(gates.started(e0, 'build'))).toBe(true);

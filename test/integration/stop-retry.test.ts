@@ -161,14 +161,7 @@ describe("stopped during the command that gives its stage on (QUEUED: the stage'
   async function aInBuild(label: string) {
     const name = uniqueName(label);
     const gates = new Gates();
-    await api.pipeline({
-      name,
-      executionMode: 'QUEUED',
-      stages: [
-        { name: 'Build', actions: [{ name: 'compile', type: 'command', run: gates.script('build', { gated: true }) }] },
-        { name: 'Deploy', actions: [{ name: 'ship', type: 'command', run: gates.script('deploy') }] },
-      ],
-    });
+    await api.pipeline(twoStages(name, gates, 'QUEUED', 'build'));
     const a = await api.trigger(name);
     await poll(() => gates.started(a, 'build')).toBe(true);
     const b = await api.trigger(name);

@@ -58,14 +58,20 @@ export function disjoint(intervals: { start: number; end: number }[]): boolean {
   return intervals.every((x, i) => i === 0 || x.start >= intervals[i - 1]!.end);
 }
 
-/** Build (quick) then Deploy (held open by the test until it opens the gate). */
-export function twoStages(name: string, gates: Gates, mode: string) {
+/** Build then Deploy, one of them (`held`: Deploy unless told) held open by the test until it opens the gate. */
+export function twoStages(name: string, gates: Gates, mode: string, held: 'build' | 'deploy' = 'deploy') {
   return {
     name,
     executionMode: mode,
     stages: [
-      { name: 'Build', actions: [{ name: 'compile', type: 'command', run: gates.script('build') }] },
-      { name: 'Deploy', actions: [{ name: 'ship', type: 'command', run: gates.script('deploy', { gated: true }) }] },
+      {
+        name: 'Build',
+        actions: [{ name: 'compile', type: 'command', run: gates.script('build', { gated: held === 'build' }) }],
+      },
+      {
+        name: 'Deploy',
+        actions: [{ name: 'ship', type: 'command', run: gates.script('deploy', { gated: held === 'deploy' }) }],
+      },
     ],
   };
 }
