@@ -90,11 +90,15 @@ async function main() {
     PASO_METRICS_PORT: String(metricsPort),
     ...(process.env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : {}),
   };
-  /** The worker's JS heap in use and its memory outside the heap (Node's own figures, from its metrics). */
+  /**
+   * The worker's main-thread JS heap in use and its memory outside that heap (Node's own figures, from its
+   * metrics). The workflows live in the SDK's workflow thread, whose heap Node's metrics do not count: most of
+   * the RSS the waiting executions add is there (README, "Tests and figures").
+   */
   const heapMb = async (): Promise<string> => {
     const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text());
     const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
-    return `heap used ${value('paso_process_nodejs_heap_size_used_bytes').toFixed(0)} MB, external ${value('paso_process_nodejs_external_memory_bytes').toFixed(0)} MB`;
+    return `main thread's heap used ${value('paso_process_nodejs_heap_size_used_bytes').toFixed(0)} MB, external ${value('paso_process_nodejs_external_memory_bytes').toFixed(0)} MB`;
   };
   let worker = await startRole('worker.js', workerEnv, 'worker: polling');
   const gateway = await startRole('gateway.js', env, 'gateway: listening');

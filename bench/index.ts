@@ -46,6 +46,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../src/activities/index.js';
+import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../src/config.js';
 import { Secrets } from '../src/secrets.js';
 import { coordinatorWorkflowId } from '../src/shared/temporal.js';
 import { startCluster } from '../scripts/cluster/topology.js';
@@ -59,6 +60,8 @@ const HANDOFFS = Number(process.env.BENCH_HANDOFFS ?? 100);
 const THROUGHPUT_N = Number(process.env.BENCH_EXECUTIONS ?? 100);
 const TRIGGERS = Number(process.env.BENCH_TRIGGERS ?? 1000);
 const DEPTH_ONLY = process.env.BENCH_ONLY === 'depth';
+/** The sticky cache of the workers the benchmark starts (the default unless PASO_MAX_CACHED_WORKFLOWS is set). */
+const CACHED_WORKFLOWS = Number(process.env.PASO_MAX_CACHED_WORKFLOWS ?? DEFAULT_MAX_CACHED_WORKFLOWS);
 const PARALLEL_ONLY = process.env.BENCH_ONLY === 'parallel';
 /** With `BENCH_ONLY=parallel`: how many Paso and bare rounds, alternating. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -259,6 +262,8 @@ interface DepthFigures {
   burst: { ran: number; distinct: number; outOfOrder: number; maxDepth: number; deepGaps: number[] };
   shallowGaps: number[];
   sdk: { shallow: string[]; deep: string[] };
+  /** The worker's sticky-cache misses while the burst drained (null: no worker metrics, as on the cluster). */
+  drainMisses: number | null;
 }
 
 interface Figures extends DepthFigures {
@@ -645,12 +650,16 @@ async function measureDepth(target: Target, { base, headers, put, trigger, finis
   await Promise.all(accepted.map((a) => finished(a.id)));
   const burst = burstFigures(burstStamps, accepted);
 
-  const sdk = { shallow: sdkDelta(sdkBefore, sdkPairs), deep: sdkDelta(sdkAllIn, await sdkMetrics(base)) };
+  const sdkDrained = await sdkMetrics(base);
+  const sdk = { shallow: sdkDelta(sdkBefore, sdkPairs), deep: sdkDelta(sdkAllIn, sdkDrained) };
+  const missKeys = [...sdkDrained.keys()].filter((key) => key.startsWith('temporal_sticky_cache_miss'));
   return {
     triggers: { seconds: burstSeconds, latencies: triggerLatencies, retried, errors },
     burst,
     shallowGaps,
     sdk,
+    drainMisses:
+      sdkDrained.size === 0 ? null : missKeys.reduce((n, key) => n + metricDelta(sdkAllIn, sdkDrained, key), 0),
   };
 }
 
@@ -772,6 +781,11 @@ function report(targets: Target[], figures: Figures[]): void {
     [
       'queue-depth effect, p50 deep / p50 with 1 waiting (target < 1.2×)',
       (f) => `${(pct(f.burst.deepGaps, 50) / pct(f.shallowGaps, 50)).toFixed(2)}×`,
+    ],
+    [
+      // A queue deeper than the cache replays each execution as it is granted (README, PASO_MAX_CACHED_WORKFLOWS).
+      `  sticky-cache misses while it drained (the worker caches ${CACHED_WORKFLOWS} workflows)`,
+      (f) => (f.drainMisses === null ? 'n/a' : String(f.drainMisses)),
     ],
   ];
   const rows: [string, (f: Figures) => string][] = [
