@@ -30,6 +30,7 @@ import type {
 } from '@temporalio/workflow';
 import { proxySinks, workflowInfo } from '@temporalio/workflow';
 import { PasoStatus } from '../shared/temporal.js';
+import { askedStage, type HandOff } from '../workflows/hand-off.js';
 
 export interface ExecutionStartedEvent {
   pipeline: string;
@@ -191,11 +192,9 @@ class Outbound implements WorkflowOutboundCallsInterceptor {
         ? input
         : { ...input, headers: { ...input.headers, [TRACE_HEADER]: header } };
     const result = next(traced);
-    const handOff = (input.args[0] as { handOff?: { signal?: unknown; payload?: { stage?: unknown } } } | undefined)
-      ?.handOff;
-    if (this.observer && handOff?.signal === 'requestStage' && typeof handOff.payload?.stage === 'string') {
-      this.observer.handingOn(handOff.payload.stage, result);
-    }
+    // A command's activity (RunCommandInput) may carry the hand-off of its stage (src/workflows/hand-off.ts).
+    const asked = askedStage((input.args[0] as { handOff?: HandOff } | undefined)?.handOff);
+    if (this.observer && asked !== null) this.observer.handingOn(asked, result);
     return result;
   }
 }

@@ -25,6 +25,11 @@ export type HandOff = { coordinator: string } & (
   { signal: 'requestStage'; payload: RequestStageInput } | { signal: 'leaveStage'; payload: LeaveStageInput }
 );
 
+/** The stage a hand-off asks the coordinator for as its command ends (null: it only leaves, or there is none). */
+export function askedStage(handOff: HandOff | undefined): string | null {
+  return handOff?.signal === 'requestStage' ? handOff.payload.stage : null;
+}
+
 /** The stage's last action, its next stage, and what the workflow knows of the execution now. */
 export interface HandOffCase {
   input: ExecutionInput;
@@ -83,8 +88,7 @@ export class HandOffs {
 
   /** Whether the armed hand-off asks for `stage` (the coordinator may answer before the command's stage ends). */
   asks(stage: string): boolean {
-    const handOff = this.armed?.handOff;
-    return handOff?.signal === 'requestStage' && handOff.payload.stage === stage;
+    return askedStage(this.armed?.handOff) === stage;
   }
 
   /** The hand-off a command of `stage` carries, if it was armed for it (the command is about to start). */
